@@ -1,0 +1,77 @@
+"""The application factory: one place that composes every domain's controllers and the shared plumbing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Request, Router
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from linli import db
+from linli.auth.security import CurrentUser, build_jwt_auth
+from linli.errors import exception_handlers
+from linli.health import HealthController
+from linli.logging import configure_logging, request_id_middleware
+from linli.redis import close_redis
+from linli.settings import get_settings
+
+
+@asynccontextmanager
+async def _lifespan(app: Litestar) -> AsyncIterator[None]:
+    await db.start_pool()
+    try:
+        yield
+    finally:
+        await db.close_pool()
+        await close_redis()
+
+
+def _current_user(request: Request[CurrentUser, Any, Any]) -> CurrentUser:
+    return request.user
+
+
+def api_controllers() -> list[Any]:
+    """Every domain's controllers, mounted under /api/v1."""
+    from community.controllers import CommunityController, MeController, PriorityGroupController
+    from linli.auth.controllers import AuthController
+    from notifications.controllers import NotificationController
+
+    return [
+        AuthController,
+        MeController,
+        CommunityController,
+        PriorityGroupController,
+        NotificationController,
+    ]
+
+
+def create_app() -> Litestar:
+    settings = get_settings()
+    configure_logging()
+    jwt_auth = build_jwt_auth()
+    api = Router(path="/api/v1", route_handlers=api_controllers())
+    return Litestar(
+        route_handlers=[api, HealthController],
+        lifespan=[_lifespan],
+        on_app_init=[jwt_auth.on_app_init],
+        dependencies={"user": Provide(_current_user, sync_to_thread=False)},
+        exception_handlers=exception_handlers,
+        middleware=[request_id_middleware],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Linli 邻里 API",
+            version="1.0.0",
+            description="Community services, volunteers and the welfare fund. Errors are RFC 9457 problem+json.",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin()],
+            components=Components(
+                security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+            ),
+        ),
+        debug=False,
+    )

@@ -1,0 +1,92 @@
+"""Passwords (argon2) and bearer tokens (Litestar's JWT auth)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.security.jwt import JWTAuth, Token
+
+from linli import db
+from linli.settings import get_settings
+
+_hasher = PasswordHasher()
+# Verifying against a throwaway hash when the phone is unknown keeps login timing the same either way.
+_DUMMY_HASH = _hasher.hash("linli-dummy-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentUser:
+    """Who is calling; loaded from the database on every request so a revoked admin loses power at once."""
+
+    id: UUID
+    phone: str
+    name: str
+    is_platform_admin: bool
+
+
+async def load_user(user_id: UUID) -> CurrentUser | None:
+    row = await db.fetchrow("SELECT id, phone, name, is_platform_admin FROM users WHERE id = $1", user_id)
+    return CurrentUser(**dict(row)) if row else None
+
+
+async def _retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser | None:
+    try:
+        user_id = UUID(token.sub)
+    except ValueError:
+        return None
+    return await load_user(user_id)
+
+
+PUBLIC_PATHS = [
+    "^/schema",
+    "^/health",
+    "^/api/v1/auth/register$",
+    "^/api/v1/auth/token$",
+    "^/api/v1/public/",
+]
+
+
+def build_jwt_auth() -> JWTAuth[CurrentUser, Token]:
+    settings = get_settings()
+    return JWTAuth[CurrentUser, Token](
+        retrieve_user_handler=_retrieve_user,
+        token_secret=settings.secret_key.get_secret_value(),
+        default_token_expiration=settings.token_lifetime,
+        exclude=PUBLIC_PATHS,
+        exclude_opt_key="public",
+    )
+
+
+def create_access_token(user_id: UUID) -> str:
+    settings = get_settings()
+    return build_jwt_auth().create_token(identifier=str(user_id), token_expiration=settings.token_lifetime)
+
+
+async def optional_user(request: Any) -> CurrentUser | None:
+    """For public endpoints that say more to a signed-in caller (e.g. "subsidised for me")."""
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("bearer "):
+        return None
+    settings = get_settings()
+    try:
+        token = Token.decode(header[7:].strip(), secret=settings.secret_key.get_secret_value(), algorithm="HS256")
+    except NotAuthorizedException:
+        return None
+    return await _retrieve_user(token, request)

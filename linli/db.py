@@ -1,0 +1,106 @@
+"""Database lifecycle and the unit of work.
+
+Services never commit: the caller opens `unit_of_work()` and every service (ORM or raw SQL) running inside it
+shares its connection and transaction, so several services commit or roll back together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+from piccolo.engine.postgres import PostgresEngine
+
+from linli.settings import get_settings
+
+
+def build_engine(dsn: str | None = None) -> PostgresEngine:
+    settings = get_settings()
+    url = dsn or settings.database_url or "postgresql://postgres@127.0.0.1:5432/linli"
+    return PostgresEngine(config={"dsn": url}, extensions=())
+
+
+def engine() -> PostgresEngine:
+    from piccolo.engine.finder import engine_finder
+
+    found = engine_finder()
+    assert isinstance(found, PostgresEngine)
+    return found
+
+
+def configure(dsn: str) -> None:
+    """Point the engine at `dsn` (before the pool starts): used by the CLI and the tests."""
+    engine().config = {"dsn": dsn}
+
+
+async def start_pool() -> None:
+    settings = get_settings()
+    db = engine()
+    if db.pool is None:
+        await db.start_connection_pool(min_size=settings.db_pool_min, max_size=settings.db_pool_max, command_timeout=30)
+
+
+async def close_pool() -> None:
+    db = engine()
+    if db.pool is not None:
+        await db.close_connection_pool()
+
+
+@asynccontextmanager
+async def unit_of_work() -> AsyncIterator[asyncpg.Connection]:
+    """One transaction shared by every service called inside it; commits on success, rolls back on error.
+
+    Nested use joins the outer unit of work (Piccolo passes nested transactions through).
+    """
+    async with engine().transaction() as tx:
+        yield tx.connection
+
+
+@asynccontextmanager
+async def connection() -> AsyncIterator[asyncpg.Connection]:
+    """The current unit of work's connection, or a pooled one for a single statement."""
+    db = engine()
+    tx = db.current_transaction.get()
+    if tx is not None:
+        yield tx.connection
+        return
+    if db.pool is not None:
+        async with db.pool.acquire() as conn:
+            yield conn
+        return
+    conn = await db.get_new_connection()
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+async def fetch(sql: str, *args: Any) -> list[asyncpg.Record]:
+    async with connection() as conn:
+        return list(await conn.fetch(sql, *args))
+
+
+async def fetchrow(sql: str, *args: Any) -> asyncpg.Record | None:
+    async with connection() as conn:
+        return await conn.fetchrow(sql, *args)
+
+
+async def fetchval(sql: str, *args: Any) -> Any:
+    async with connection() as conn:
+        return await conn.fetchval(sql, *args)
+
+
+async def execute(sql: str, *args: Any) -> str:
+    async with connection() as conn:
+        return await conn.execute(sql, *args)
+
+
+async def migrate() -> None:
+    """Apply every app's migrations in dependency order."""
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    result = await run_forwards("all")
+    if not result.success:
+        raise RuntimeError(f"migrations failed: {result.message}")

@@ -1,0 +1,56 @@
+"""One settings object, read from the environment (and an optional `.env`)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", env_file=".env", extra="ignore")
+
+    # Unset means "start embedded servers under data_dir" (see linli.embedded).
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    redis_url: str | None = Field(default=None, alias="REDIS_URL")
+    # Dramatiq keys and queues live under this namespace so several deployments can share a Redis.
+    redis_namespace: str = Field(default="linli", alias="LINLI_REDIS_NAMESPACE")
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("linli")), alias="LINLI_DATA_DIR")
+
+    secret_key: SecretStr = Field(default=SecretStr("dev-only-change-me-" + "0" * 32), alias="LINLI_SECRET_KEY")
+    token_lifetime_minutes: int = Field(default=60 * 12, ge=1, alias="LINLI_TOKEN_LIFETIME_MINUTES")
+    default_timezone: str = Field(default="Asia/Shanghai", alias="LINLI_DEFAULT_TIMEZONE")
+    environment: str = Field(default="development", alias="LINLI_ENV")
+
+    db_pool_min: int = Field(default=2, alias="LINLI_DB_POOL_MIN")
+    db_pool_max: int = Field(default=20, alias="LINLI_DB_POOL_MAX")
+    max_body_bytes: int = Field(default=1_000_000, alias="LINLI_MAX_BODY_BYTES")
+
+    # Login throttling: failures allowed per window before 429.
+    login_failures_per_phone: int = Field(default=5, alias="LINLI_LOGIN_FAILURES_PER_PHONE")
+    login_failures_per_ip: int = Field(default=50, alias="LINLI_LOGIN_FAILURES_PER_IP")
+    login_window_seconds: int = Field(default=15 * 60, alias="LINLI_LOGIN_WINDOW_SECONDS")
+
+    # Outbox relay polling (it also wakes on LISTEN/NOTIFY, so this is only the safety net).
+    outbox_poll_seconds: float = Field(default=1.0, alias="LINLI_OUTBOX_POLL_SECONDS")
+    log_json: bool = Field(default=False, alias="LINLI_LOG_JSON")
+    log_level: str = Field(default="INFO", alias="LINLI_LOG_LEVEL")
+
+    @property
+    def token_lifetime(self) -> timedelta:
+        return timedelta(minutes=self.token_lifetime_minutes)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reload_settings() -> Settings:
+    """Forget the cached settings (after the CLI or the tests changed the environment)."""
+    get_settings.cache_clear()
+    return get_settings()

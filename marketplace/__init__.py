@@ -1,0 +1,1 @@
+"""Residents book partners' services: bookings, waitlist, on-demand orders with SLA, reviews, complaints."""

@@ -1,0 +1,13 @@
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from marketplace.tables import Booking
+
+APP_CONFIG = AppConfig(
+    app_name="marketplace",
+    migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
+    table_classes=[Booking],
+    migration_dependencies=["scheduling.piccolo_app", "partners.piccolo_app", "linli.piccolo_app"],
+    commands=[],
+)

@@ -1,0 +1,1 @@
+"""In-app inbox and outgoing channels (SMS/WeChat later) for every domain's notifications."""

@@ -1,0 +1,1 @@
+"""Community partners (社区合伙人): applications, approval, members, revenue-share agreements, offerings."""

@@ -1,0 +1,143 @@
+"""Residents sign up, sign in and see themselves; tokens and passwords behave as people expect."""
+
+from __future__ import annotations
+
+import time
+from uuid import UUID
+
+import jwt
+
+from linli import db
+from tests.api import community_with_staff, sign_up
+from tests.conftest import next_phone
+
+
+async def test_resident_registers_signs_in_and_sees_themself(client):
+    phone = next_phone()
+    r = await client.post("/api/v1/auth/register", json={"phone": phone, "password": "abc12345", "name": "陈阿婆"})
+    assert r.status_code == 201
+    assert r.json()["phone"] == phone
+    t = await client.post("/api/v1/auth/token", json={"phone": phone, "password": "abc12345"})
+    assert t.status_code == 200
+    body = t.json()
+    assert body["token_type"] == "bearer"
+    me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.status_code == 200
+    assert me.json()["name"] == "陈阿婆"
+    assert me.json()["communities"] == []
+
+
+async def test_password_is_stored_as_argon2_hash(client):
+    person = await sign_up(client, "王大爷", password="my-password-1")
+    stored = await db.fetchval("SELECT password_hash FROM users WHERE id = $1", UUID(person.id))
+    assert stored.startswith("$argon2id$")
+    assert "my-password-1" not in stored
+
+
+async def test_wrong_password_is_401_problem(client):
+    person = await sign_up(client)
+    r = await client.post("/api/v1/auth/token", json={"phone": person.phone, "password": "wrong-one"})
+    assert r.status_code == 401
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == "invalid_credentials"
+
+
+async def test_unknown_phone_is_the_same_401(client):
+    r = await client.post("/api/v1/auth/token", json={"phone": next_phone(), "password": "whatever1"})
+    assert r.status_code == 401
+    assert r.json()["code"] == "invalid_credentials"
+
+
+async def test_no_token_is_401(client):
+    r = await client.get("/api/v1/me")
+    assert r.status_code == 401
+    assert r.json()["code"] == "unauthorized"
+
+
+async def test_garbage_token_is_401(client):
+    r = await client.get("/api/v1/me", headers={"Authorization": "Bearer not.a.jwt"})
+    assert r.status_code == 401
+    assert r.json()["code"] == "token_invalid"
+
+
+async def test_expired_token_is_401(client):
+    person = await sign_up(client)
+    now = int(time.time())
+    expired = jwt.encode(
+        {"sub": person.id, "iat": now - 7200, "exp": now - 3600}, "test-secret-" + "x" * 40, algorithm="HS256"
+    )
+    r = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {expired}"})
+    assert r.status_code == 401
+    assert r.json()["code"] == "token_invalid"
+
+
+async def test_token_signed_with_another_key_is_401(client):
+    person = await sign_up(client)
+    forged = jwt.encode({"sub": person.id, "exp": int(time.time()) + 3600}, "other-key" * 5, algorithm="HS256")
+    r = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"})
+    assert r.status_code == 401
+
+
+async def test_same_phone_cannot_register_twice(client):
+    person = await sign_up(client)
+    r = await client.post(
+        "/api/v1/auth/register", json={"phone": person.phone, "password": "another-pw", "name": "冒名"}
+    )
+    assert r.status_code == 409
+    assert r.json()["code"] == "phone_taken"
+    assert await db.fetchval("SELECT count(*) FROM users WHERE phone = $1", person.phone) == 1
+
+
+async def test_phone_must_be_a_mainland_mobile(client):
+    for bad in ["12345", "23800000000", "1380000000a", "", "138000000001"]:
+        r = await client.post("/api/v1/auth/register", json={"phone": bad, "password": "abc12345", "name": "x"})
+        assert r.status_code == 422, bad
+        assert r.json()["code"] == "validation_error"
+    assert await db.fetchval("SELECT count(*) FROM users") == 0
+
+
+async def test_plus86_prefix_is_normalised(client):
+    phone = next_phone()
+    r = await client.post(
+        "/api/v1/auth/register", json={"phone": f"+86 {phone}", "password": "abc12345", "name": "林伯"}
+    )
+    assert r.status_code == 201
+    assert r.json()["phone"] == phone
+
+
+async def test_repeated_failed_logins_are_throttled_per_phone(client):
+    person = await sign_up(client)
+    codes = []
+    for _ in range(7):
+        r = await client.post("/api/v1/auth/token", json={"phone": person.phone, "password": "wrong-pass"})
+        codes.append(r.status_code)
+    assert codes[:5] == [401] * 5
+    assert codes[5:] == [429, 429]
+    # Even the right password waits out the window: that is what stops guessing.
+    r = await client.post("/api/v1/auth/token", json={"phone": person.phone, "password": person.password})
+    assert r.status_code == 429
+    assert r.json()["code"] == "too_many_requests"
+
+
+async def test_joining_a_community_at_registration_makes_a_resident(client):
+    setup = await community_with_staff(client)
+    phone = next_phone()
+    r = await client.post(
+        "/api/v1/auth/register",
+        json={"phone": phone, "password": "abc12345", "name": "居民", "community_id": setup.id},
+    )
+    assert r.status_code == 201
+    t = await client.post("/api/v1/auth/token", json={"phone": phone, "password": "abc12345"})
+    me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {t.json()['access_token']}"})
+    assert me.json()["communities"][0]["roles"] == ["resident"]
+
+
+async def test_registering_into_an_unknown_community_writes_nothing(client):
+    phone = next_phone()
+    r = await client.post(
+        "/api/v1/auth/register",
+        json={"phone": phone, "password": "abc12345", "name": "居民", "community_id": str(UUID(int=5))},
+    )
+    assert r.status_code == 404
+    assert await db.fetchval("SELECT count(*) FROM users WHERE phone = $1", phone) == 0
+    assert await db.fetchval("SELECT count(*) FROM outbox_events") == 0

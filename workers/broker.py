@@ -1,0 +1,26 @@
+"""The Dramatiq broker, configured once per process from settings."""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import AsyncIO
+
+from linli.redis import redis_url
+from linli.settings import get_settings
+
+_broker: RedisBroker | None = None
+
+
+def get_broker() -> RedisBroker:
+    global _broker
+    if _broker is None:
+        _broker = RedisBroker(
+            url=redis_url(),
+            namespace=f"{get_settings().redis_namespace}-dramatiq",
+            socket_timeout=5,
+            socket_connect_timeout=5,
+        )
+        _broker.add_middleware(AsyncIO())
+        dramatiq.set_broker(_broker)
+    return _broker

@@ -1,0 +1,5 @@
+"""Imports every package's actors so workers (and the relay) know them. Add a domain's tasks here."""
+
+import notifications.tasks  # noqa: F401
+
+TASK_MODULES = ["notifications.tasks"]
