@@ -32,6 +32,8 @@ class Booking(Table, tablename="bookings"):
     subsidy_fen = Integer(null=False)
     payable_fen = Integer(null=False)
     priority_group = Varchar(length=30, null=True, default=None)  # the group whose price applied
+    # Units priced at the subsidised price (the rest, beyond the daily limit, at list price).
+    subsidised_quantity = Integer(null=False, default=0)
     # confirmed -> accepted -> completed; confirmed|accepted -> cancelled | no_show
     status = Varchar(length=20, null=False, default="confirmed")
     created_at = Timestamptz(default=TimestamptzNow(), null=False)
@@ -52,3 +54,75 @@ class Booking(Table, tablename="bookings"):
     )
     valid_status = Check("status IN ('confirmed', 'accepted', 'completed', 'cancelled', 'no_show')")
     valid_kind = Check("kind IN ('slot', 'order')")
+
+
+class WaitlistEntry(Table, tablename="waitlist_entries"):
+    """A resident queueing for a full slot; promoted FIFO (first entry that fits) when places free."""
+
+    id = UUID(primary_key=True)
+    slot_id = ForeignKey(Slot, null=False, on_delete=OnDelete.restrict, index=True)
+    community_id = UUID(null=False)
+    resident_id = ForeignKey(User, null=False, on_delete=OnDelete.restrict, index=True)
+    booked_by = UUID(null=False)
+    quantity = Integer(null=False)
+    # waiting -> promoted | cancelled
+    status = Varchar(length=20, null=False, default="waiting")
+    booking_id = UUID(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow(), null=False)
+    promoted_at = Timestamptz(null=True, default=None)
+    cancelled_at = Timestamptz(null=True, default=None)
+    valid_quantity = Check("quantity > 0")
+    valid_status = Check("status IN ('waiting', 'promoted', 'cancelled')")
+
+
+class OrderDispatch(Table, tablename="order_dispatches"):
+    """The on-demand side of a booking of kind 'order': where to go, dispatch rounds and SLA timestamps."""
+
+    id = UUID(primary_key=True)
+    booking_id = ForeignKey(Booking, null=False, unique=True, on_delete=OnDelete.restrict)
+    community_id = UUID(null=False, index=True)
+    partner_id = UUID(null=False, index=True)
+    address = Varchar(length=200, null=False)
+    note = Text(null=False, default="")
+    dispatched_at = Timestamptz(null=False)
+    # Targets in force when the order was placed, so later setting changes never rewrite the SLA history.
+    accept_target_seconds = Integer(null=False)
+    arrive_target_seconds = Integer(null=False)
+    dispatch_round = Integer(null=False, default=1)
+    escalated_at = Timestamptz(null=True, default=None)
+    arrived_at = Timestamptz(null=True, default=None)
+
+
+class Review(Table, tablename="booking_reviews"):
+    """One rating per completed booking, by its resident."""
+
+    id = UUID(primary_key=True)
+    booking_id = ForeignKey(Booking, null=False, unique=True, on_delete=OnDelete.restrict)
+    community_id = UUID(null=False, index=True)
+    partner_id = UUID(null=False, index=True)
+    offering_id = UUID(null=False)
+    resident_id = UUID(null=False)
+    rating = Integer(null=False)
+    comment = Text(null=False, default="")
+    created_at = Timestamptz(default=TimestamptzNow(), null=False)
+    valid_rating = Check("rating BETWEEN 1 AND 5")
+
+
+class Complaint(Table, tablename="complaints"):
+    """filed -> handled (partner or community staff) -> resolved (the resident, with satisfaction)."""
+
+    id = UUID(primary_key=True)
+    booking_id = ForeignKey(Booking, null=False, on_delete=OnDelete.restrict, index=True)
+    community_id = UUID(null=False, index=True)
+    partner_id = UUID(null=False, index=True)
+    resident_id = UUID(null=False, index=True)
+    content = Text(null=False)
+    status = Varchar(length=20, null=False, default="filed")
+    handled_by = UUID(null=True, default=None)
+    handling_note = Text(null=True, default=None)
+    handled_at = Timestamptz(null=True, default=None)
+    satisfaction = Varchar(length=20, null=True, default=None)
+    resolved_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow(), null=False)
+    valid_status = Check("status IN ('filed', 'handled', 'resolved')")
+    valid_satisfaction = Check("satisfaction IS NULL OR satisfaction IN ('satisfied', 'unsatisfied')")
