@@ -10,6 +10,7 @@ APP_REGISTRY = AppRegistry(
     apps=[
         "linli.piccolo_app",
         "community.piccolo_app",
+        "volunteers.piccolo_app",
         "notifications.piccolo_app",
         "partners.piccolo_app",
         "scheduling.piccolo_app",
