@@ -15,5 +15,6 @@ APP_REGISTRY = AppRegistry(
         "partners.piccolo_app",
         "scheduling.piccolo_app",
         "marketplace.piccolo_app",
+        "welfare.piccolo_app",
     ]
 )
