@@ -40,6 +40,7 @@ def api_controllers() -> list[Any]:
     from community.controllers import CommunityController, MeController, PriorityGroupController
     from linli.auth.controllers import AuthController
     from notifications.controllers import NotificationController
+    from partners.controllers import OfferingController, PartnerController
 
     return [
         AuthController,
@@ -47,6 +48,8 @@ def api_controllers() -> list[Any]:
         CommunityController,
         PriorityGroupController,
         NotificationController,
+        PartnerController,
+        OfferingController,
     ]
 
 

@@ -1,4 +1,4 @@
-from piccolo.columns import JSONB, UUID, Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, UUID, Array, Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.constraints import Check, Unique
@@ -73,6 +73,8 @@ class Offering(Table, tablename="offerings"):
     accepts_time_credits = Boolean(null=False, default=False)
     # title + description + pinyin + initials, lower-cased; trigram-indexed for search.
     search_text = Text(null=False, default="")
+    # Every 1- and 2-character substring of search_text's segments: serves short queries (GIN, see search_text.py).
+    search_grams = Array(Text(), null=False, default=list)
     created_at = Timestamptz(default=TimestamptzNow(), null=False)
     updated_at = Timestamptz(default=TimestamptzNow(), null=False)
     valid_price = Check("price_fen >= 0")

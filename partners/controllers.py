@@ -1,0 +1,223 @@
+"""HTTP: partners, their members and revenue share, offerings and the public catalog."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, patch, post, put
+from litestar.exceptions import NotAuthorizedException
+from litestar.params import Body, Parameter
+from pydantic import BaseModel
+
+from linli import db, idempotency
+from linli.auth.security import CurrentUser, optional_user
+from linli.errors import BadInput
+from partners import catalog, offerings, services
+from partners.schemas import (
+    CatalogPage,
+    Category,
+    MemberIn,
+    MemberOut,
+    OfferingIn,
+    OfferingOut,
+    OfferingPatch,
+    PartnerIn,
+    PartnerKind,
+    PartnerOut,
+    PartnerPage,
+    PartnerStatus,
+    ReasonIn,
+    RevenueShareIn,
+    RevenueShareOut,
+)
+
+IdempotencyKey = Parameter(header="Idempotency-Key", default=None, max_length=200)
+
+
+async def create_once(
+    request: Request[Any, Any, Any],
+    user: CurrentUser,
+    key: str | None,
+    data: BaseModel,
+    run: Callable[[], Awaitable[BaseModel]],
+) -> Response[Any]:
+    """A 201 creation honouring the Idempotency-Key header (a retry replays the first response)."""
+    return await idempotency.respond_once(
+        user_id=user.id,
+        key=key,
+        method=request.method,
+        path=request.url.path,
+        body=data.model_dump(mode="json"),
+        status_code=201,
+        run=run,
+    )
+
+
+class PartnerController(Controller):
+    path = "/partners"
+    tags = ["partners"]
+
+    @post("/", status_code=201)
+    async def apply(
+        self,
+        request: Request[Any, Any, Any],
+        user: CurrentUser,
+        data: PartnerIn = Body(),
+        idempotency_key: str | None = IdempotencyKey,
+    ) -> Response[PartnerOut]:
+        return await create_once(
+            request, user, idempotency_key, data, lambda: services.create(actor=user, partner_in=data)
+        )
+
+    @get("/", public=True)
+    async def list_partners(
+        self,
+        request: Request[Any, Any, Any],
+        community_id: UUID | None = None,
+        status: PartnerStatus | None = None,
+        kind: PartnerKind | None = None,
+        limit: int = Parameter(default=50, ge=1, le=200),
+        offset: int = Parameter(default=0, ge=0, le=100_000),
+    ) -> PartnerPage:
+        actor = await optional_user(request)
+        return await services.get_all(
+            actor=actor, community_id=community_id, status=status, kind=kind, limit=limit, offset=offset
+        )
+
+    @get("/{partner_id:uuid}", public=True)
+    async def retrieve(self, request: Request[Any, Any, Any], partner_id: UUID) -> PartnerOut:
+        return await services.get_visible(actor=await optional_user(request), partner_id=partner_id)
+
+    async def _transition(self, user: CurrentUser, partner_id: UUID, action: str, data: ReasonIn | None) -> PartnerOut:
+        async with db.unit_of_work():
+            return await services.transition(
+                actor=user, partner_id=partner_id, action=action, reason=data.reason if data else ""
+            )
+
+    @post("/{partner_id:uuid}/approve", status_code=200)
+    async def approve(self, user: CurrentUser, partner_id: UUID, data: ReasonIn | None = None) -> PartnerOut:
+        return await self._transition(user, partner_id, "approve", data)
+
+    @post("/{partner_id:uuid}/reject", status_code=200)
+    async def reject(self, user: CurrentUser, partner_id: UUID, data: ReasonIn | None = None) -> PartnerOut:
+        return await self._transition(user, partner_id, "reject", data)
+
+    @post("/{partner_id:uuid}/suspend", status_code=200)
+    async def suspend(self, user: CurrentUser, partner_id: UUID, data: ReasonIn | None = None) -> PartnerOut:
+        return await self._transition(user, partner_id, "suspend", data)
+
+    @post("/{partner_id:uuid}/reinstate", status_code=200)
+    async def reinstate(self, user: CurrentUser, partner_id: UUID, data: ReasonIn | None = None) -> PartnerOut:
+        return await self._transition(user, partner_id, "reinstate", data)
+
+    @post("/{partner_id:uuid}/members", status_code=201)
+    async def add_member(self, user: CurrentUser, partner_id: UUID, data: MemberIn = Body()) -> MemberOut:
+        async with db.unit_of_work():
+            return await services.add_member(actor=user, partner_id=partner_id, member_in=data)
+
+    @get("/{partner_id:uuid}/members")
+    async def members(self, user: CurrentUser, partner_id: UUID) -> list[MemberOut]:
+        return await services.get_members(actor=user, partner_id=partner_id)
+
+    @put("/{partner_id:uuid}/revenue-share", status_code=200)
+    async def set_revenue_share(
+        self, user: CurrentUser, partner_id: UUID, data: RevenueShareIn = Body()
+    ) -> RevenueShareOut:
+        async with db.unit_of_work():
+            return await services.set_revenue_share(actor=user, partner_id=partner_id, share_in=data)
+
+    @get("/{partner_id:uuid}/revenue-share")
+    async def revenue_share_history(self, user: CurrentUser, partner_id: UUID) -> list[RevenueShareOut]:
+        return await services.get_revenue_share_history(actor=user, partner_id=partner_id)
+
+    @post("/{partner_id:uuid}/offerings", status_code=201)
+    async def create_offering(
+        self,
+        request: Request[Any, Any, Any],
+        user: CurrentUser,
+        partner_id: UUID,
+        data: OfferingIn = Body(),
+        idempotency_key: str | None = IdempotencyKey,
+    ) -> Response[OfferingOut]:
+        return await create_once(
+            request,
+            user,
+            idempotency_key,
+            data,
+            lambda: offerings.create(actor=user, partner_id=partner_id, offering_in=data),
+        )
+
+    @get("/{partner_id:uuid}/offerings")
+    async def partner_offerings(self, user: CurrentUser, partner_id: UUID) -> list[OfferingOut]:
+        """Every offering of the partner, drafts included, for its staff."""
+        return await offerings.get_all_of_partner(actor=user, partner_id=partner_id)
+
+
+class OfferingController(Controller):
+    path = "/offerings"
+    tags = ["offerings"]
+
+    @get("/", public=True)
+    async def search(
+        self,
+        request: Request[Any, Any, Any],
+        q: str | None = Parameter(default=None, max_length=50),
+        category: Category | None = None,
+        community_id: UUID | None = None,
+        partner_id: UUID | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        available: bool = False,
+        subsidised_for_me: bool = False,
+        limit: int = Parameter(default=20, ge=1, le=100),
+        offset: int = Parameter(default=0, ge=0, le=10_000),
+    ) -> CatalogPage:
+        """Published offerings of approved partners; `q` matches Chinese text, pinyin and initials."""
+        subsidised_for = None
+        if subsidised_for_me:
+            actor = await optional_user(request)
+            if actor is None:
+                raise NotAuthorizedException("No JWT token: subsidised_for_me needs a signed-in caller")
+            subsidised_for = actor.id
+        if date_from and date_to and date_to < date_from:
+            raise BadInput("date_to is before date_from")
+        query = catalog.CatalogQuery(
+            q=q,
+            category=category,
+            community_id=community_id,
+            partner_id=partner_id,
+            date_from=date_from,
+            date_to=date_to,
+            available=available,
+            subsidised_for=subsidised_for,
+            limit=limit,
+            offset=offset,
+        )
+        return await catalog.search(query=query)
+
+    @get("/{offering_id:uuid}", public=True)
+    async def retrieve(self, request: Request[Any, Any, Any], offering_id: UUID) -> OfferingOut:
+        return await offerings.get_visible(actor=await optional_user(request), offering_id=offering_id)
+
+    @patch("/{offering_id:uuid}")
+    async def edit(self, user: CurrentUser, offering_id: UUID, data: OfferingPatch = Body()) -> OfferingOut:
+        async with db.unit_of_work():
+            return await offerings.update(actor=user, offering_id=offering_id, patch=data)
+
+    @post("/{offering_id:uuid}/publish", status_code=200)
+    async def publish(self, user: CurrentUser, offering_id: UUID) -> OfferingOut:
+        async with db.unit_of_work():
+            return await offerings.transition(actor=user, offering_id=offering_id, action="publish")
+
+    @post("/{offering_id:uuid}/pause", status_code=200)
+    async def pause(self, user: CurrentUser, offering_id: UUID) -> OfferingOut:
+        async with db.unit_of_work():
+            return await offerings.transition(actor=user, offering_id=offering_id, action="pause")
+
+    @post("/{offering_id:uuid}/archive", status_code=200)
+    async def archive(self, user: CurrentUser, offering_id: UUID) -> OfferingOut:
+        async with db.unit_of_work():
+            return await offerings.transition(actor=user, offering_id=offering_id, action="archive")
