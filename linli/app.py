@@ -41,6 +41,7 @@ def api_controllers() -> list[Any]:
     from linli.auth.controllers import AuthController
     from notifications.controllers import NotificationController
     from partners.controllers import OfferingController, PartnerController
+    from scheduling.controllers import OfferingSlotController, ScheduleController, SlotController
 
     return [
         AuthController,
@@ -50,6 +51,9 @@ def api_controllers() -> list[Any]:
         NotificationController,
         PartnerController,
         OfferingController,
+        OfferingSlotController,
+        SlotController,
+        ScheduleController,
     ]
 
 

@@ -115,8 +115,8 @@ async def create(*, actor: CurrentUser, partner_id: UUID, offering_in: OfferingI
         offering_in.cancel_cutoff_minutes,
         offering_in.per_resident_daily_limit,
         offering_in.accepts_time_credits,
-        search_text.search_text(offering_in.title, offering_in.description),
-        search_text.search_grams(offering_in.title, offering_in.description),
+        search_text.search_text(offering_in.title, offering_in.description, partner.name),
+        search_text.search_grams(offering_in.title, offering_in.description, partner.name),
     )
     assert row is not None
     await audit.record(
@@ -144,6 +144,7 @@ async def update(*, actor: CurrentUser, offering_id: UUID, patch: OfferingPatch)
     await require_offering_role(actor, offering_id, "admin")
     row = await db.fetchrow(f"SELECT {COLUMNS} FROM offerings WHERE id = $1 FOR UPDATE", offering_id)
     assert row is not None
+    partner = await partners.get(partner_id=row["partner_id"])
     current = to_out(row)
     if current.status == "archived":
         raise InvalidTransition(entity="offering", current="archived", action="edit")
@@ -169,8 +170,8 @@ async def update(*, actor: CurrentUser, offering_id: UUID, patch: OfferingPatch)
         merged.cancel_cutoff_minutes,
         merged.per_resident_daily_limit,
         merged.accepts_time_credits,
-        search_text.search_text(merged.title, merged.description),
-        search_text.search_grams(merged.title, merged.description),
+        search_text.search_text(merged.title, merged.description, partner.name),
+        search_text.search_grams(merged.title, merged.description, partner.name),
     )
     assert row is not None
     if changes:

@@ -1,6 +1,7 @@
 """What catalog search matches: an offering's normalised text, its pinyin, and short n-grams.
 
-`search_text` = title | description | full pinyin of the title | pinyin initials of the title, NFKC-normalised
+`search_text` = title | description | full pinyin of the title | pinyin initials of the title | the partner's
+name (so `食堂` finds every offering of 光阳爱心食堂), NFKC-normalised
 and lower-cased, segments separated by a control character no query contains. A query of 3 or more
 characters is a substring match on it, served by a pg_trgm GIN index. Trigrams cannot serve 1–2 character
 queries (`食堂`, `托育` — the most common Chinese searches), so `search_grams` holds every distinct
@@ -34,13 +35,13 @@ def pinyin_of(text: str) -> tuple[str, str]:
     return normalise(full).replace(" ", ""), normalise(initials).replace(" ", "")
 
 
-def segments(title: str, description: str) -> list[str]:
+def segments(title: str, description: str, partner_name: str = "") -> list[str]:
     full, initials = pinyin_of(title)
-    return [s for s in (normalise(title), normalise(description), full, initials) if s]
+    return [s for s in (normalise(title), normalise(description), full, initials, normalise(partner_name)) if s]
 
 
-def search_text(title: str, description: str) -> str:
-    return SEPARATOR.join(segments(title, description))
+def search_text(title: str, description: str, partner_name: str = "") -> str:
+    return SEPARATOR.join(segments(title, description, partner_name))
 
 
 def grams_of(text: str) -> set[str]:
@@ -50,9 +51,9 @@ def grams_of(text: str) -> set[str]:
     return grams
 
 
-def search_grams(title: str, description: str) -> list[str]:
+def search_grams(title: str, description: str, partner_name: str = "") -> list[str]:
     grams: set[str] = set()
-    for seg in segments(title, description):
+    for seg in segments(title, description, partner_name):
         grams |= grams_of(seg)
     return sorted(grams)
 
