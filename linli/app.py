@@ -39,9 +39,11 @@ def api_controllers() -> list[Any]:
     """Every domain's controllers, mounted under /api/v1."""
     from community.controllers import CommunityController, MeController, PriorityGroupController
     from linli.auth.controllers import AuthController
+    from marketplace.controllers import CONTROLLERS as MARKETPLACE_CONTROLLERS
     from notifications.controllers import NotificationController
     from partners.controllers import OfferingController, PartnerController
     from scheduling.controllers import OfferingSlotController, ScheduleController, SlotController
+    from welfare.controllers import CONTROLLERS as WELFARE_CONTROLLERS
 
     return [
         AuthController,
@@ -54,6 +56,8 @@ def api_controllers() -> list[Any]:
         OfferingSlotController,
         SlotController,
         ScheduleController,
+        *MARKETPLACE_CONTROLLERS,
+        *WELFARE_CONTROLLERS,
     ]
 
 

@@ -1,0 +1,273 @@
+"""HTTP endpoints of the marketplace: thin — parse, call one service in a unit of work, return a schema."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.params import Body, Parameter
+
+from linli import db
+from linli.auth.security import CurrentUser
+from linli.idempotency import respond_once
+from marketplace.schemas import (
+    BookingIn,
+    BookingOut,
+    BookingPage,
+    BookingStatus,
+    CancelIn,
+    ComplaintHandleIn,
+    ComplaintIn,
+    ComplaintOut,
+    ComplaintResolveIn,
+    OrderIn,
+    OrderOut,
+    QualityReport,
+    ReviewIn,
+    ReviewOut,
+    SlaReport,
+    WaitlistIn,
+    WaitlistOut,
+)
+from marketplace.services import bookings, feedback, orders, reports, waitlist
+
+PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
+IDEMPOTENCY_KEY = Parameter(header="Idempotency-Key", default=None, min_length=1, max_length=200)
+
+
+class BookingController(Controller):
+    path = "/bookings"
+    tags = ["bookings"]
+
+    @post("/", status_code=201)
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        user: CurrentUser,
+        data: BookingIn = Body(),
+        idempotency_key: str | None = IDEMPOTENCY_KEY,
+    ) -> Response[BookingOut]:
+        """Book places of a slot (409 `slot_full`); `Idempotency-Key` makes retries safe."""
+        return await respond_once(
+            user_id=user.id,
+            key=idempotency_key,
+            method="POST",
+            path=request.url.path,
+            body=data.model_dump(mode="json"),
+            status_code=201,
+            run=lambda: bookings.create(actor=user, booking_in=data),
+        )
+
+    @get("/{booking_id:uuid}")
+    async def retrieve(self, user: CurrentUser, booking_id: UUID) -> BookingOut:
+        return await bookings.get(actor=user, booking_id=booking_id)
+
+    @post("/{booking_id:uuid}/accept", status_code=200)
+    async def accept(self, user: CurrentUser, booking_id: UUID) -> BookingOut:
+        async with db.unit_of_work():
+            return await bookings.accept(actor=user, booking_id=booking_id)
+
+    @post("/{booking_id:uuid}/complete", status_code=200)
+    async def complete(self, user: CurrentUser, booking_id: UUID) -> BookingOut:
+        async with db.unit_of_work():
+            return await bookings.complete(actor=user, booking_id=booking_id)
+
+    @post("/{booking_id:uuid}/cancel", status_code=200)
+    async def cancel(
+        self, user: CurrentUser, booking_id: UUID, data: CancelIn | None = Body(default=None)
+    ) -> BookingOut:
+        async with db.unit_of_work():
+            return await bookings.cancel(actor=user, booking_id=booking_id, reason=data.reason if data else "")
+
+    @post("/{booking_id:uuid}/no-show", status_code=200)
+    async def no_show(self, user: CurrentUser, booking_id: UUID) -> BookingOut:
+        async with db.unit_of_work():
+            return await bookings.no_show(actor=user, booking_id=booking_id)
+
+    @post("/{booking_id:uuid}/review", status_code=201)
+    async def review(self, user: CurrentUser, booking_id: UUID, data: ReviewIn = Body()) -> ReviewOut:
+        async with db.unit_of_work():
+            return await feedback.review(actor=user, booking_id=booking_id, review_in=data)
+
+    @get("/{booking_id:uuid}/review")
+    async def get_review(self, user: CurrentUser, booking_id: UUID) -> ReviewOut:
+        return await feedback.get_review(actor=user, booking_id=booking_id)
+
+
+class MyBookingsController(Controller):
+    path = "/me/bookings"
+    tags = ["bookings"]
+
+    @get("/")
+    async def list_mine(
+        self,
+        user: CurrentUser,
+        status: BookingStatus | None = None,
+        limit: int = Parameter(default=50, ge=1, le=200),
+        offset: int = Parameter(default=0, ge=0, le=100_000),
+    ) -> BookingPage:
+        return await bookings.get_mine(actor=user, status=status, limit=limit, offset=offset)
+
+
+class WaitlistController(Controller):
+    path = "/slots/{slot_id:uuid}/waitlist"
+    tags = ["bookings"]
+
+    @post("/", status_code=201)
+    async def join(self, user: CurrentUser, slot_id: UUID, data: WaitlistIn = Body()) -> WaitlistOut:
+        async with db.unit_of_work():
+            return await waitlist.join(actor=user, slot_id=slot_id, waitlist_in=data)
+
+    @get("/me")
+    async def mine(self, user: CurrentUser, slot_id: UUID) -> WaitlistOut:
+        return await waitlist.get_mine(actor=user, slot_id=slot_id)
+
+    @delete("/me", status_code=200)
+    async def leave(self, user: CurrentUser, slot_id: UUID) -> WaitlistOut:
+        async with db.unit_of_work():
+            return await waitlist.leave(actor=user, slot_id=slot_id)
+
+
+class OrderController(Controller):
+    path = "/orders"
+    tags = ["orders"]
+
+    @post("/", status_code=201)
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        user: CurrentUser,
+        data: OrderIn = Body(),
+        idempotency_key: str | None = IDEMPOTENCY_KEY,
+    ) -> Response[OrderOut]:
+        """Place an on-demand order; it is dispatched to the partner's staff at once."""
+        return await respond_once(
+            user_id=user.id,
+            key=idempotency_key,
+            method="POST",
+            path=request.url.path,
+            body=data.model_dump(mode="json"),
+            status_code=201,
+            run=lambda: orders.create(actor=user, order_in=data),
+        )
+
+    @get("/{order_id:uuid}")
+    async def retrieve(self, user: CurrentUser, order_id: UUID) -> OrderOut:
+        return await orders.get(actor=user, order_id=order_id)
+
+    @post("/{order_id:uuid}/accept", status_code=200)
+    async def accept(self, user: CurrentUser, order_id: UUID) -> OrderOut:
+        async with db.unit_of_work():
+            return await orders.accept(actor=user, order_id=order_id)
+
+    @post("/{order_id:uuid}/arrive", status_code=200)
+    async def arrive(self, user: CurrentUser, order_id: UUID) -> OrderOut:
+        async with db.unit_of_work():
+            return await orders.arrive(actor=user, order_id=order_id)
+
+    @post("/{order_id:uuid}/complete", status_code=200)
+    async def complete(self, user: CurrentUser, order_id: UUID) -> OrderOut:
+        async with db.unit_of_work():
+            return await orders.complete(actor=user, order_id=order_id)
+
+    @post("/{order_id:uuid}/cancel", status_code=200)
+    async def cancel(self, user: CurrentUser, order_id: UUID, data: CancelIn | None = Body(default=None)) -> OrderOut:
+        async with db.unit_of_work():
+            return await orders.cancel(actor=user, order_id=order_id, reason=data.reason if data else "")
+
+
+class ComplaintController(Controller):
+    path = "/complaints"
+    tags = ["complaints"]
+
+    @post("/", status_code=201)
+    async def file(self, user: CurrentUser, data: ComplaintIn = Body()) -> ComplaintOut:
+        async with db.unit_of_work():
+            return await feedback.file_complaint(actor=user, complaint_in=data)
+
+    @get("/{complaint_id:uuid}")
+    async def retrieve(self, user: CurrentUser, complaint_id: UUID) -> ComplaintOut:
+        async with db.unit_of_work():
+            return await feedback.get_complaint(actor=user, complaint_id=complaint_id)
+
+    @post("/{complaint_id:uuid}/handle", status_code=200)
+    async def handle(self, user: CurrentUser, complaint_id: UUID, data: ComplaintHandleIn = Body()) -> ComplaintOut:
+        async with db.unit_of_work():
+            return await feedback.handle(actor=user, complaint_id=complaint_id, handle_in=data)
+
+    @post("/{complaint_id:uuid}/resolve", status_code=200)
+    async def resolve(self, user: CurrentUser, complaint_id: UUID, data: ComplaintResolveIn = Body()) -> ComplaintOut:
+        async with db.unit_of_work():
+            return await feedback.resolve(actor=user, complaint_id=complaint_id, resolve_in=data)
+
+
+class PartnerMarketplaceController(Controller):
+    """The marketplace's views of one partner (the partner itself is served by `partners`)."""
+
+    path = "/partners/{partner_id:uuid}"
+    tags = ["bookings"]
+
+    @get("/bookings")
+    async def partner_bookings(
+        self,
+        user: CurrentUser,
+        partner_id: UUID,
+        status: BookingStatus | None = None,
+        slot_id: UUID | None = None,
+        limit: int = Parameter(default=50, ge=1, le=200),
+        offset: int = Parameter(default=0, ge=0, le=100_000),
+    ) -> BookingPage:
+        return await bookings.get_for_partner(
+            actor=user, partner_id=partner_id, status=status, slot_id=slot_id, limit=limit, offset=offset
+        )
+
+    @get("/reviews")
+    async def partner_reviews(
+        self,
+        user: CurrentUser,
+        partner_id: UUID,
+        limit: int = Parameter(default=50, ge=1, le=200),
+        offset: int = Parameter(default=0, ge=0, le=100_000),
+    ) -> list[ReviewOut]:
+        return await feedback.get_partner_reviews(actor=user, partner_id=partner_id, limit=limit, offset=offset)
+
+    @get("/reports/sla")
+    async def partner_sla(
+        self, user: CurrentUser, partner_id: UUID, period: str | None = Parameter(default=None, pattern=PERIOD)
+    ) -> SlaReport:
+        return await reports.sla_for_partner(actor=user, partner_id=partner_id, period=period)
+
+    @get("/reports/service-quality")
+    async def partner_quality(
+        self, user: CurrentUser, partner_id: UUID, period: str | None = Parameter(default=None, pattern=PERIOD)
+    ) -> QualityReport:
+        return await reports.quality_for_partner(actor=user, partner_id=partner_id, period=period)
+
+
+class CommunityMarketplaceController(Controller):
+    path = "/communities/{community_id:uuid}/reports"
+    tags = ["reports"]
+
+    @get("/sla")
+    async def community_sla(
+        self, user: CurrentUser, community_id: UUID, period: str | None = Parameter(default=None, pattern=PERIOD)
+    ) -> SlaReport:
+        return await reports.sla_for_community(actor=user, community_id=community_id, period=period)
+
+    @get("/service-quality")
+    async def community_quality(
+        self, user: CurrentUser, community_id: UUID, period: str | None = Parameter(default=None, pattern=PERIOD)
+    ) -> QualityReport:
+        return await reports.quality_for_community(actor=user, community_id=community_id, period=period)
+
+
+CONTROLLERS = [
+    BookingController,
+    MyBookingsController,
+    WaitlistController,
+    OrderController,
+    ComplaintController,
+    PartnerMarketplaceController,
+    CommunityMarketplaceController,
+]

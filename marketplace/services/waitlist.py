@@ -1,0 +1,151 @@
+"""The waitlist of a full slot: join, leave, see one's place, and FIFO promotion when places free.
+
+Joining, leaving and promotion all lock the slot row (`SELECT … FOR UPDATE`) first, as does every booking (its
+atomic UPDATE), so a cancellation and a promotion racing each other are serialised: the place a cancellation
+frees is given to the first waiting entry whose quantity fits, in the same transaction, exactly once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from linli import db, outbox
+from linli.auth.security import CurrentUser
+from linli.errors import Conflict, InvalidTransition, NotFound
+from marketplace.errors import (
+    ALREADY_WAITLISTED,
+    SLOT_HAS_PLACES,
+    SLOT_NOT_FOUND,
+    WAITLIST_ENTRY_NOT_FOUND,
+)
+from marketplace.schemas import WaitlistIn, WaitlistOut
+from marketplace.services.placing import check_bookable, slot_context, take_places
+
+_COLUMNS = "id, slot_id, resident_id, quantity, status, booking_id, created_at"
+
+
+async def _out(row: Any) -> WaitlistOut:
+    position = None
+    if row["status"] == "waiting":
+        position = await db.fetchval(
+            "SELECT count(*) FROM waitlist_entries WHERE slot_id = $1 AND status = 'waiting'"
+            " AND (created_at, id) <= ($2, $3)",
+            row["slot_id"],
+            row["created_at"],
+            row["id"],
+        )
+    return WaitlistOut(**{k: row[k] for k in _COLUMNS.split(", ")}, position=position)
+
+
+async def join(*, actor: CurrentUser, slot_id: UUID, waitlist_in: WaitlistIn) -> WaitlistOut:
+    """Queue for a slot that cannot take `quantity` more places now (409 `slot_has_places` otherwise)."""
+    ctx = await slot_context(slot_id, actor.id)
+    if ctx is None:
+        raise NotFound("no such slot", code=SLOT_NOT_FOUND)
+    check_bookable(ctx, quantity=waitlist_in.quantity, now=datetime.now(UTC), min_notice=False)
+    slot = await db.fetchrow("SELECT capacity, booked FROM slots WHERE id = $1 FOR UPDATE", slot_id)
+    assert slot is not None
+    if slot["booked"] + waitlist_in.quantity <= slot["capacity"]:
+        raise Conflict("the slot still has places: book it directly", code=SLOT_HAS_PLACES)
+    try:
+        # clock_timestamp, not now(): entries are ordered by when they joined, under the slot lock.
+        row = await db.fetchrow(
+            "INSERT INTO waitlist_entries (id, slot_id, community_id, resident_id, booked_by, quantity, status,"
+            " created_at) VALUES (gen_random_uuid(), $1, $2, $3, $3, $4, 'waiting', clock_timestamp())"
+            f" RETURNING {_COLUMNS}",
+            slot_id,
+            ctx["community_id"],
+            actor.id,
+            waitlist_in.quantity,
+        )
+    except asyncpg.UniqueViolationError as exc:
+        raise Conflict("already on this slot's waitlist", code=ALREADY_WAITLISTED) from exc
+    await outbox.emit(
+        topic="waitlist.joined",
+        payload={"entry_id": str(row["id"]), "slot_id": str(slot_id), "resident_id": str(actor.id)},
+    )
+    return await _out(row)
+
+
+async def _mine(actor: CurrentUser, slot_id: UUID, *, for_update: bool = False) -> Any:
+    row = await db.fetchrow(
+        f"SELECT {_COLUMNS} FROM waitlist_entries WHERE slot_id = $1 AND resident_id = $2"
+        " ORDER BY (status = 'waiting') DESC, created_at DESC LIMIT 1" + (" FOR UPDATE" if for_update else ""),
+        slot_id,
+        actor.id,
+    )
+    if row is None:
+        raise NotFound("not on this slot's waitlist", code=WAITLIST_ENTRY_NOT_FOUND)
+    return row
+
+
+async def get_mine(*, actor: CurrentUser, slot_id: UUID) -> WaitlistOut:
+    """The caller's latest entry on this slot's waitlist, with their place in line while waiting."""
+    return await _out(await _mine(actor, slot_id))
+
+
+async def leave(*, actor: CurrentUser, slot_id: UUID) -> WaitlistOut:
+    """Leave the waitlist (409 `invalid_transition` once promoted or already left)."""
+    await db.execute("SELECT 1 FROM slots WHERE id = $1 FOR UPDATE", slot_id)
+    row = await _mine(actor, slot_id, for_update=True)
+    if row["status"] != "waiting":
+        raise InvalidTransition(entity="waitlist entry", current=row["status"], action="cancel")
+    row = await db.fetchrow(
+        f"UPDATE waitlist_entries SET status = 'cancelled', cancelled_at = now() WHERE id = $1 RETURNING {_COLUMNS}",
+        row["id"],
+    )
+    return await _out(row)
+
+
+async def promote(*, slot_id: UUID) -> list[UUID]:
+    """Give freed places to waiting entries, FIFO (first entry whose quantity fits); returns the new bookings.
+
+    Call with the slot row already locked, in the unit of work that freed the places. Each promoted entry is
+    booked at its price at promotion time and notified through the outbox (`booking.confirmed` via waitlist).
+    """
+    slot = await db.fetchrow("SELECT capacity, booked, status, starts_at FROM slots WHERE id = $1", slot_id)
+    if slot is None or slot["status"] != "open" or slot["starts_at"] <= datetime.now(UTC):
+        return []
+    remaining = slot["capacity"] - slot["booked"]
+    promoted: list[UUID] = []
+    if remaining <= 0:
+        return promoted
+    entries = await db.fetch(
+        "SELECT id, resident_id, booked_by, quantity FROM waitlist_entries WHERE slot_id = $1 AND status = 'waiting'"
+        " ORDER BY created_at, id FOR UPDATE",
+        slot_id,
+    )
+    for entry in entries:
+        if remaining <= 0:
+            break
+        if entry["quantity"] > remaining:
+            continue
+        ctx = await slot_context(slot_id, entry["resident_id"])
+        booking = await take_places(
+            ctx=ctx,
+            resident_id=entry["resident_id"],
+            booked_by=entry["booked_by"],
+            quantity=entry["quantity"],
+            via="waitlist",
+        )
+        await db.execute(
+            "UPDATE waitlist_entries SET status = 'promoted', promoted_at = now(), booking_id = $2 WHERE id = $1",
+            entry["id"],
+            booking["id"],
+        )
+        await outbox.emit(
+            topic="waitlist.promoted",
+            payload={
+                "entry_id": str(entry["id"]),
+                "booking_id": str(booking["id"]),
+                "slot_id": str(slot_id),
+                "resident_id": str(entry["resident_id"]),
+            },
+        )
+        remaining -= entry["quantity"]
+        promoted.append(booking["id"])
+    return promoted

@@ -1,0 +1,157 @@
+"""Marketplace actors: notifications from outbox events, and the order escalation job.
+
+Every notification is keyed by (user, event) in the inbox, so a redelivered event notifies nobody twice; the
+escalation job's guarded UPDATE escalates each order once however often and wherever it runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from linli import db
+from marketplace.services import orders
+from marketplace.settings import get_marketplace_settings
+from notifications import services as notifications
+from partners import services as partners
+from workers.actor import actor
+from workers.schedules import Schedule, every_seconds, register
+
+
+async def _notify(
+    user_ids: list[UUID], *, event_id: str, kind: str, title: str, body: str, data: dict[str, Any]
+) -> None:
+    for user_id in dict.fromkeys(user_ids):
+        await notifications.create(
+            user_id=user_id, kind=kind, title=title, body=body, source_key=f"event:{event_id}", data=data
+        )
+
+
+async def _community_staff(community_id: UUID) -> list[UUID]:
+    rows = await db.fetch(
+        "SELECT DISTINCT user_id FROM community_memberships WHERE community_id = $1 AND role IN ('staff', 'admin')",
+        community_id,
+    )
+    return [r["user_id"] for r in rows]
+
+
+async def _title_of(booking_id: UUID) -> str:
+    title = await db.fetchval(
+        "SELECT o.title FROM bookings b JOIN offerings o ON o.id = b.offering_id WHERE b.id = $1", booking_id
+    )
+    return str(title or "")
+
+
+@actor(name="marketplace.notify_booking", topics=("booking.confirmed", "booking.cancelled"))
+async def notify_booking(event_id: str, payload: dict[str, Any]) -> None:
+    """Tell the resident their booking is confirmed (or promoted from the waitlist), or was cancelled for them."""
+    booking_id = UUID(payload["booking_id"])
+    resident_id = UUID(payload["resident_id"])
+    async with db.unit_of_work():
+        title = await _title_of(booking_id)
+        data = {"booking_id": str(booking_id)}
+        if "cancelled_by" in payload:
+            if UUID(payload["cancelled_by"]) == resident_id:
+                return
+            reason = payload.get("reason") or ""
+            await _notify(
+                [resident_id],
+                event_id=event_id,
+                kind="booking.cancelled",
+                title="预约已被取消",
+                body=f"您预约的「{title}」已被取消。{('原因:' + reason) if reason else ''}",
+                data=data,
+            )
+        elif payload.get("via") == "waitlist":
+            await _notify(
+                [resident_id],
+                event_id=event_id,
+                kind="waitlist.promoted",
+                title="候补成功",
+                body=f"您候补的「{title}」有了空位,已为您自动预约。",
+                data=data,
+            )
+        elif payload.get("via") == "order":
+            await _notify(
+                [resident_id],
+                event_id=event_id,
+                kind="order.placed",
+                title="下单成功",
+                body=f"「{title}」订单已派给服务人员,请稍候。",
+                data=data,
+            )
+        else:
+            await _notify(
+                [resident_id],
+                event_id=event_id,
+                kind="booking.confirmed",
+                title="预约成功",
+                body=f"您已成功预约「{title}」。",
+                data=data,
+            )
+
+
+@actor(name="marketplace.notify_order", topics=("order.dispatched", "order.escalated"))
+async def notify_order(event_id: str, payload: dict[str, Any]) -> None:
+    """Dispatch (and re-dispatch) an order to the partner's staff; alert community staff on escalation."""
+    booking_id = UUID(payload["booking_id"])
+    partner_id = UUID(payload["partner_id"])
+    async with db.unit_of_work():
+        title = await _title_of(booking_id)
+        staff = await partners.member_user_ids(partner_id=partner_id)
+        data = {"booking_id": str(booking_id), "round": payload.get("round", 1)}
+        escalated = "community_id" in payload and payload.get("round", 1) > 1
+        await _notify(
+            staff,
+            event_id=event_id,
+            kind="order.redispatched" if escalated else "order.dispatched",
+            title="订单超时未接,请尽快接单" if escalated else "新订单待接单",
+            body=f"「{title}」有新的上门订单,请在1分钟内接单。",
+            data=data,
+        )
+        if escalated:
+            await _notify(
+                await _community_staff(UUID(payload["community_id"])),
+                event_id=event_id,
+                kind="order.escalated",
+                title="订单超时未接单提醒",
+                body=f"「{title}」的订单超过接单时限仍未被接单,已重新派单。",
+                data=data,
+            )
+
+
+@actor(name="marketplace.notify_complaint", topics=("complaint.filed", "complaint.handled", "complaint.resolved"))
+async def notify_complaint(event_id: str, payload: dict[str, Any]) -> None:
+    """Complaint updates: the partner hears of new and resolved complaints, the resident of the handling."""
+    data = {"complaint_id": payload["complaint_id"], "booking_id": payload["booking_id"]}
+    async with db.unit_of_work():
+        if payload["step"] == "handled":
+            users = [UUID(payload["resident_id"])]
+            title, body = "投诉已处理", "您的投诉已有处理结果,请查看并评价是否满意。"
+        else:
+            users = await partners.member_user_ids(partner_id=UUID(payload["partner_id"]))
+            title, body = {
+                "filed": ("收到新的投诉", "居民提交了一条投诉,请及时处理。"),
+                "resolved": ("投诉已办结", "居民已确认投诉办结。"),
+            }[payload["step"]]
+        await _notify(users, event_id=event_id, kind=f"complaint.{payload['step']}", title=title, body=body, data=data)
+
+
+ESCALATE_ACTOR = "marketplace.escalate_orders"
+
+
+@actor(name=ESCALATE_ACTOR)
+async def escalate_orders(slot: str = "") -> list[str]:
+    """Periodic: escalate orders not accepted within the accept target (each exactly once)."""
+    async with db.unit_of_work():
+        escalated = await orders.escalate_overdue()
+    return [str(b) for b in escalated]
+
+
+register(
+    Schedule(
+        name="marketplace.escalate_orders",
+        actor_name=ESCALATE_ACTOR,
+        slot=every_seconds(get_marketplace_settings().order_escalation_every_seconds),
+    )
+)
