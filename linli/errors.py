@@ -207,7 +207,11 @@ def _clean_errors(errors: list[Any]) -> list[dict[str, Any]]:
     out = []
     for e in errors[:50]:
         if isinstance(e, dict):
-            out.append({"key": str(e.get("key", ""))[:200], "message": str(e.get("message", ""))[:300]})
+            key, message = str(e.get("key", ""))[:200], str(e.get("message", ""))[:300]
+            if key == "data" and message in ("'data'", "data"):
+                # Litestar's wording when the body is missing altogether.
+                key, message = "", "a JSON request body is required"
+            out.append({"key": key, "message": message})
     return out
 
 

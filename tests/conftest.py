@@ -38,7 +38,7 @@ reload_settings()
 db.configure(os.environ["DATABASE_URL"])
 
 
-def test_env() -> dict[str, str]:
+def process_env() -> dict[str, str]:
     return dict(os.environ)
 
 
@@ -111,7 +111,7 @@ def log_dir() -> Path:
 @pytest.fixture(scope="session")
 def live_server(database: None, log_dir: Path) -> Iterator[str]:
     """Two real API processes behind one port (uvicorn workers), sharing the test database."""
-    with live_api(test_env(), log_dir, workers=2) as base:
+    with live_api(process_env(), log_dir, workers=2) as base:
         yield base
 
 
@@ -122,7 +122,7 @@ def start_worker(log_dir: Path) -> Iterator[Any]:
     counter = itertools.count()
 
     def start(env: dict[str, str] | None = None) -> ServerProcess:
-        proc = ServerProcess(["worker", "--threads", "2"], env or test_env(), f"worker-{next(counter)}", log_dir)
+        proc = ServerProcess(["worker", "--threads", "2"], env or process_env(), f"worker-{next(counter)}", log_dir)
         procs.append(proc)
         return proc
 
@@ -148,3 +148,13 @@ async def eventually(check: Any, *, timeout: float = 20.0, interval: float = 0.1
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
         await asyncio.sleep(interval)
+
+
+@pytest.fixture
+def private_redis() -> Iterator[Any]:
+    from tests.harness import PrivateRedis
+
+    redis = PrivateRedis(_SERVICES.tmp / unique_name("redis"))
+    redis.start()
+    yield redis
+    redis.stop()

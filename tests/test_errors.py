@@ -1,0 +1,120 @@
+"""Whatever a client sends, it gets a problem+json answer with a stable code, in Chinese or in English."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from litestar import get
+
+from linli import db
+
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(r: httpx.Response, status: int, code: str) -> dict:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith(PROBLEM)
+    body = r.json()
+    assert body["code"] == code
+    assert body["status"] == status
+    assert body["title"]
+    return body
+
+
+async def test_validation_error_names_the_fields(client):
+    r = await client.post("/api/v1/auth/register", json={"phone": 1, "password": "short"})
+    body = assert_problem(r, 422, "validation_error")
+    keys = {e["key"] for e in body["errors"]}
+    assert {"phone", "password", "name"} <= keys
+
+
+async def test_malformed_json_is_400(client):
+    r = await client.post("/api/v1/auth/register", content=b"{not json", headers={"content-type": "application/json"})
+    assert_problem(r, 400, "malformed_body")
+
+
+async def test_missing_body_is_422(client):
+    r = await client.post("/api/v1/auth/register", content=b"", headers={"content-type": "application/json"})
+    body = assert_problem(r, 422, "validation_error")
+    assert "required" in body["errors"][0]["message"]
+
+
+async def test_wrong_json_type_is_422(client):
+    r = await client.post("/api/v1/auth/register", json=[1, 2, 3])
+    assert_problem(r, 422, "validation_error")
+
+
+async def test_unknown_route_is_404(client):
+    assert_problem(await client.get("/api/v1/no-such-thing"), 404, "route_not_found")
+
+
+async def test_wrong_method_is_405(client):
+    assert_problem(await client.delete("/api/v1/auth/register"), 405, "method_not_allowed")
+
+
+async def test_oversized_body_is_413_and_writes_nothing(client):
+    huge = b'{"phone": "13800001111", "password": "' + b"x" * 2_000_000 + b'", "name": "a"}'
+    r = await client.post("/api/v1/auth/register", content=huge, headers={"content-type": "application/json"})
+    assert_problem(r, 413, "payload_too_large")
+    assert await db.fetchval("SELECT count(*) FROM users") == 0
+
+
+async def test_over_long_fields_are_422(client):
+    r = await client.post(
+        "/api/v1/auth/register", json={"phone": "13800001111", "password": "p" * 500, "name": "名" * 51}
+    )
+    assert_problem(r, 422, "validation_error")
+    assert await db.fetchval("SELECT count(*) FROM users") == 0
+
+
+async def test_malformed_uuid_in_path_is_a_4xx_problem(client):
+    r = await client.get("/api/v1/communities/not-a-uuid")
+    assert r.status_code in (400, 404)
+    assert r.headers["content-type"].startswith(PROBLEM)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c, h: c.post("/api/v1/auth/register", json={}, headers=h),
+        lambda c, h: c.get("/api/v1/nope", headers=h),
+        lambda c, h: c.delete("/api/v1/auth/register", headers=h),
+        lambda c, h: c.get("/api/v1/me", headers=h),
+    ],
+)
+async def test_titles_are_chinese_by_default_and_english_on_request(client, call):
+    zh = (await call(client, {})).json()
+    en = (await call(client, {"Accept-Language": "en-US,en;q=0.9"})).json()
+    assert zh["code"] == en["code"]
+    assert zh["title"] != en["title"]
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in zh["title"])
+    assert en["title"].isascii()
+
+
+async def test_chinese_wins_when_ranked_higher(client):
+    r = await client.get("/api/v1/me", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"})
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in r.json()["title"])
+
+
+async def test_unexpected_exception_is_500_without_internals(app):
+    from linli.app import create_app
+
+    @get("/boom", public=True)
+    async def boom() -> None:
+        raise RuntimeError("secret connection string postgres://admin:hunter2@db")
+
+    broken = create_app()
+    broken.register(boom)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=broken), base_url="http://t") as c:
+        r = await c.get("/boom")
+    body = assert_problem(r, 500, "internal_error")
+    assert "hunter2" not in r.text
+    assert "RuntimeError" not in r.text
+    assert "detail" not in body
+
+
+async def test_every_response_carries_a_request_id(client):
+    r = await client.get("/health/live", headers={"X-Request-ID": "abc123"})
+    assert r.headers["x-request-id"] == "abc123"
+    r = await client.get("/health/live")
+    assert len(r.headers["x-request-id"]) == 32
