@@ -141,3 +141,15 @@ async def test_registering_into_an_unknown_community_writes_nothing(client):
     assert r.status_code == 404
     assert await db.fetchval("SELECT count(*) FROM users WHERE phone = $1", phone) == 0
     assert await db.fetchval("SELECT count(*) FROM outbox_events") == 0
+
+
+async def test_many_failures_from_one_address_are_throttled_across_phones(client):
+    from linli.settings import get_settings
+
+    limit = get_settings().login_failures_per_ip
+    codes = []
+    for _ in range(limit + 1):
+        r = await client.post("/api/v1/auth/token", json={"phone": next_phone(), "password": "guess-1234"})
+        codes.append(r.status_code)
+    assert codes[:limit] == [401] * limit
+    assert codes[limit] == 429
