@@ -1,0 +1,155 @@
+"""Loading what the matcher needs from the database: tasks as `TaskSpec`, volunteers as `Candidate`."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from linli import db
+from volunteers.matching import Candidate, TaskSpec
+
+HELD = ("accepted", "checked_in", "checked_out", "approved")
+RECENT_DAYS = 90
+
+
+def required_skills(task: asyncpg.Record) -> dict[str, int]:
+    raw = task["required_skills"]
+    items: list[dict[str, Any]] = json.loads(raw) if isinstance(raw, str) else raw
+    return {item["code"]: int(item["min_level"]) for item in items}
+
+
+async def task_spec(task: asyncpg.Record, *, timezone: str | None = None) -> TaskSpec:
+    """The task as the matcher sees it; certificates include those its required skills demand."""
+    tz = timezone or await db.fetchval("SELECT timezone FROM communities WHERE id = $1", task["community_id"])
+    skills = required_skills(task)
+    implied = await db.fetch(
+        "SELECT requires_certificate FROM volunteer_skills WHERE community_id = $1 AND code = ANY($2::text[])"
+        " AND requires_certificate IS NOT NULL",
+        task["community_id"],
+        list(skills),
+    )
+    certificates = set(task["required_certificates"]) | {r["requires_certificate"] for r in implied}
+    accepted = await db.fetchval(
+        "SELECT count(*) FROM volunteer_assignments WHERE task_id = $1 AND status = ANY($2::text[])",
+        task["id"],
+        list(HELD),
+    )
+    return TaskSpec(
+        task_id=task["id"],
+        starts_at=task["starts_at"],
+        ends_at=task["ends_at"],
+        timezone=tz,
+        required_skills=skills,
+        required_certificates=frozenset(certificates),
+        grid_id=task["grid_id"],
+        places=max(0, task["volunteers_needed"] - accepted),
+        language=task["language"],
+    )
+
+
+async def load(
+    community_id: UUID,
+    *,
+    window: tuple[datetime, datetime],
+    volunteer_ids: list[UUID] | None = None,
+    skip_task_id: UUID | None = None,
+) -> list[Candidate]:
+    """Every volunteer of the community (or the listed ones) with what the rules need around `window`."""
+    # Committed work is read a week either side so weekly caps see the whole local week.
+    lo, hi = window[0] - timedelta(days=8), window[1] + timedelta(days=8)
+    ids = volunteer_ids
+    profiles = await db.fetch(
+        "SELECT id, home_grid_id, weekly_cap_minutes, languages FROM volunteer_profiles"
+        " WHERE community_id = $1 AND ($2::uuid[] IS NULL OR id = ANY($2::uuid[]))",
+        community_id,
+        ids,
+    )
+    if not profiles:
+        return []
+    scope = [p["id"] for p in profiles]
+    skills: dict[UUID, dict[str, int]] = defaultdict(dict)
+    for r in await db.fetch(
+        "SELECT volunteer_id, skill_code, level FROM volunteer_profile_skills WHERE volunteer_id = ANY($1::uuid[])",
+        scope,
+    ):
+        skills[r["volunteer_id"]][r["skill_code"]] = r["level"]
+    windows: dict[UUID, list[tuple[int, int, int]]] = defaultdict(list)
+    for r in await db.fetch(
+        "SELECT volunteer_id, weekday, start_minute, end_minute FROM volunteer_availability"
+        " WHERE volunteer_id = ANY($1::uuid[])",
+        scope,
+    ):
+        windows[r["volunteer_id"]].append((r["weekday"], r["start_minute"], r["end_minute"]))
+    days_off: dict[UUID, set[Any]] = defaultdict(set)
+    for r in await db.fetch(
+        "SELECT volunteer_id, day FROM volunteer_days_off WHERE volunteer_id = ANY($1::uuid[])"
+        " AND day BETWEEN $2::date AND $3::date",
+        scope,
+        lo.date(),
+        hi.date(),
+    ):
+        days_off[r["volunteer_id"]].add(r["day"])
+    certificates: dict[UUID, dict[str, Any]] = defaultdict(dict)
+    for r in await db.fetch(
+        "SELECT volunteer_id, kind, expires_on FROM volunteer_certificates WHERE volunteer_id = ANY($1::uuid[])",
+        scope,
+    ):
+        certificates[r["volunteer_id"]][r["kind"]] = r["expires_on"]
+    committed: dict[UUID, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for r in await db.fetch(
+        "SELECT a.volunteer_id, t.starts_at, t.ends_at FROM volunteer_assignments a"
+        " JOIN volunteer_tasks t ON t.id = a.task_id"
+        " WHERE a.volunteer_id = ANY($1::uuid[]) AND a.status = ANY($2::text[])"
+        " AND t.ends_at > $3 AND t.starts_at < $4 AND ($5::uuid IS NULL OR t.id <> $5)",
+        scope,
+        list(HELD),
+        lo,
+        hi,
+        skip_task_id,
+    ):
+        committed[r["volunteer_id"]].append((r["starts_at"], r["ends_at"]))
+    recent = {
+        r["volunteer_id"]: r["minutes"]
+        for r in await db.fetch(
+            "SELECT volunteer_id, sum(minutes)::int AS minutes FROM volunteer_hours_entries"
+            " WHERE volunteer_id = ANY($1::uuid[]) AND created_at > now() - make_interval(days => $2)"
+            " GROUP BY volunteer_id",
+            scope,
+            RECENT_DAYS,
+        )
+    }
+    history = {
+        r["volunteer_id"]: (r["completed"], r["no_shows"])
+        for r in await db.fetch(
+            "SELECT volunteer_id, count(*) FILTER (WHERE status = 'approved')::int AS completed,"
+            " count(*) FILTER (WHERE status = 'no_show')::int AS no_shows FROM volunteer_assignments"
+            " WHERE volunteer_id = ANY($1::uuid[]) GROUP BY volunteer_id",
+            scope,
+        )
+    }
+    out = []
+    for p in profiles:
+        vid = p["id"]
+        completed, no_shows = history.get(vid, (0, 0))
+        out.append(
+            Candidate(
+                volunteer_id=vid,
+                skills=skills.get(vid, {}),
+                availability=windows.get(vid, []),
+                days_off=frozenset(days_off.get(vid, set())),
+                certificates=certificates.get(vid, {}),
+                home_grid_id=p["home_grid_id"],
+                weekly_cap_minutes=p["weekly_cap_minutes"],
+                committed=committed.get(vid, []),
+                recent_minutes=recent.get(vid, 0),
+                completed=completed,
+                no_shows=no_shows,
+                languages=frozenset(p["languages"]),
+            )
+        )
+    return out

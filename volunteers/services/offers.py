@@ -1,0 +1,399 @@
+"""Offers: per-task matching, batch assignment, accept / decline, expiry, withdrawal and escalation.
+
+Locking order everywhere: the task row, then the volunteer's profile row, then the assignment. Accepts of one
+task serialise on the task row (so places are never over-filled across API processes); a volunteer's accepts
+serialise on their profile row (so two overlapping tasks cannot both be accepted).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Hashable
+from datetime import UTC, date, datetime, timedelta
+from uuid import UUID
+
+import asyncpg
+
+from community import access
+from linli import db, outbox
+from linli.auth.security import CurrentUser
+from linli.errors import Conflict, InvalidTransition
+from volunteers import matching
+from volunteers.schemas import AssignmentOut, BatchAssignOut, MatchOut, OfferOut
+from volunteers.services import candidates
+from volunteers.services.candidates import HELD
+from volunteers.services.common import (
+    NO_LONGER_ELIGIBLE,
+    OFFER_EXPIRED,
+    TASK_FULL,
+    load_assignment,
+    load_task,
+    load_volunteer,
+    require_coordinator,
+    require_own_assignment,
+)
+
+# An urgent call goes to this many volunteers per open place at once; the first to accept takes it.
+URGENT_FANOUT = 3
+
+
+def offer_out(row: asyncpg.Record) -> OfferOut:
+    reasons = row["reasons"]
+    return OfferOut(
+        id=row["id"],
+        task_id=row["task_id"],
+        volunteer_id=row["volunteer_id"],
+        score=row["score"],
+        reasons=json.loads(reasons) if isinstance(reasons, str) else reasons,
+        expires_at=row["expires_at"],
+    )
+
+
+def assignment_out(row: asyncpg.Record) -> AssignmentOut:
+    recorded = None
+    if row["checked_in_at"] is not None and row["checked_out_at"] is not None:
+        recorded = matching.minutes_between(row["checked_in_at"], row["checked_out_at"])
+    return AssignmentOut(
+        id=row["id"],
+        task_id=row["task_id"],
+        volunteer_id=row["volunteer_id"],
+        team_id=row["team_id"],
+        status=row["status"],
+        score=row["score"],
+        expires_at=row["expires_at"],
+        checked_in_at=row["checked_in_at"],
+        checked_out_at=row["checked_out_at"],
+        recorded_minutes=recorded,
+        auto_checked_out=row["auto_checked_out"],
+        needs_review=row["needs_review"],
+        approved_minutes=row["approved_minutes"],
+    )
+
+
+async def _counts(task_id: UUID) -> tuple[int, int]:
+    row = await db.fetchrow(
+        "SELECT count(*) FILTER (WHERE status = ANY($2::text[]))::int AS held,"
+        " count(*) FILTER (WHERE status = 'offered')::int AS outstanding"
+        " FROM volunteer_assignments WHERE task_id = $1",
+        task_id,
+        list(HELD),
+    )
+    assert row is not None
+    return row["held"], row["outstanding"]
+
+
+async def _excluded(task: asyncpg.Record) -> set[Hashable]:
+    """Volunteers already asked for this task (any answer), and the person who asked for help."""
+    rows = await db.fetch("SELECT volunteer_id FROM volunteer_assignments WHERE task_id = $1", task["id"])
+    out: set[Hashable] = {r["volunteer_id"] for r in rows}
+    if task["requester_user_id"] is not None:
+        own = await db.fetchval(
+            "SELECT id FROM volunteer_profiles WHERE community_id = $1 AND user_id = $2",
+            task["community_id"],
+            task["requester_user_id"],
+        )
+        if own is not None:
+            out.add(own)
+    return out
+
+
+async def _insert_offer(
+    task: asyncpg.Record, scored: matching.Scored, *, now: datetime, team_id: UUID | None = None
+) -> asyncpg.Record | None:
+    expires_at = now + timedelta(minutes=task["offer_window_minutes"])
+    row = await db.fetchrow(
+        "INSERT INTO volunteer_assignments (id, task_id, community_id, volunteer_id, team_id, status, score,"
+        " reasons, offered_at, expires_at) VALUES (gen_random_uuid(), $1, $2, $3, $4, 'offered', $5, $6::jsonb,"
+        " $7, $8) ON CONFLICT (task_id, volunteer_id) DO NOTHING RETURNING *",
+        task["id"],
+        task["community_id"],
+        scored.volunteer_id,
+        team_id,
+        scored.score,
+        json.dumps(scored.reasons, ensure_ascii=False),
+        now,
+        expires_at,
+    )
+    if row is not None:
+        await outbox.emit(
+            topic="volunteers.offered",
+            payload={
+                "assignment_id": str(row["id"]),
+                "task_id": str(task["id"]),
+                "volunteer_id": str(row["volunteer_id"]),
+            },
+        )
+    return row
+
+
+async def offer_next(task: asyncpg.Record, *, now: datetime) -> list[OfferOut]:
+    """Offer the task's open places to the best eligible volunteers not asked yet (caller holds the task lock)."""
+    if task["status"] != "open" or task["ends_at"] <= now:
+        return []
+    held, outstanding = await _counts(task["id"])
+    open_places = task["volunteers_needed"] - held - outstanding
+    if task["urgent"]:
+        open_places = (task["volunteers_needed"] - held) * URGENT_FANOUT - outstanding
+    if open_places <= 0:
+        return []
+    spec = await candidates.task_spec(task)
+    pool = await candidates.load(task["community_id"], window=(task["starts_at"], task["ends_at"]))
+    ranked = matching.rank(spec, pool, exclude=await _excluded(task))
+    if task["urgent"]:
+        # Nearest first: proximity decides, the rest of the score breaks ties.
+        def proximity(s: matching.Scored) -> int:
+            return next((r["points"] for r in s.reasons if r["factor"] == "proximity"), 0)
+
+        ranked.sort(key=lambda s: (-proximity(s), -s.score, str(s.volunteer_id)))
+    made = []
+    for scored in ranked[:open_places]:
+        row = await _insert_offer(task, scored, now=now)
+        if row is not None:
+            made.append(offer_out(row))
+    return made
+
+
+async def match(*, actor: CurrentUser, task_id: UUID, now: datetime | None = None) -> MatchOut:
+    """`POST /tasks/{id}/match`: fill open places with offers; returns every outstanding offer of the task."""
+    now = now or datetime.now(UTC)
+    task = await load_task(task_id, for_update=True)
+    await require_coordinator(actor, task)
+    if task["status"] != "open":
+        raise InvalidTransition(entity="task", current=task["status"], action="match")
+    await offer_next(task, now=now)
+    rows = await db.fetch(
+        "SELECT * FROM volunteer_assignments WHERE task_id = $1 AND status = 'offered' ORDER BY score DESC, id",
+        task_id,
+    )
+    return MatchOut(offers=[offer_out(r) for r in rows])
+
+
+async def withdraw_outstanding(task_id: UUID) -> None:
+    await db.execute(
+        "UPDATE volunteer_assignments SET status = 'withdrawn', responded_at = now()"
+        " WHERE task_id = $1 AND status = 'offered'",
+        task_id,
+    )
+    await db.execute(
+        "UPDATE volunteer_team_offers SET status = 'withdrawn', responded_at = now()"
+        " WHERE task_id = $1 AND status = 'offered'",
+        task_id,
+    )
+
+
+async def mark_full_if_filled(task: asyncpg.Record) -> None:
+    held, _ = await _counts(task["id"])
+    if held >= task["volunteers_needed"] and task["status"] == "open":
+        await db.execute("UPDATE volunteer_tasks SET status = 'full' WHERE id = $1", task["id"])
+        await withdraw_outstanding(task["id"])
+
+
+async def ensure_eligible(task: asyncpg.Record, volunteer_id: UUID) -> None:
+    """Re-check the hard rules at the moment of commitment (things change between offer and answer)."""
+    spec = await candidates.task_spec(task)
+    found = await candidates.load(
+        task["community_id"],
+        window=(task["starts_at"], task["ends_at"]),
+        volunteer_ids=[volunteer_id],
+        skip_task_id=task["id"],
+    )
+    reason = matching.ineligible_reason(spec, found[0]) if found else "not_a_volunteer"
+    if reason is not None:
+        raise Conflict(f"no longer eligible: {reason}", code=NO_LONGER_ELIGIBLE, reason=reason)
+
+
+async def accept(*, actor: CurrentUser, assignment_id: UUID, now: datetime | None = None) -> AssignmentOut:
+    """The offered volunteer takes the place (idempotent: accepting twice returns the same assignment)."""
+    now = now or datetime.now(UTC)
+    first = await load_assignment(assignment_id)
+    await require_own_assignment(actor, first)
+    task = await load_task(first["task_id"], for_update=True)
+    await load_volunteer(first["volunteer_id"], for_update=True)
+    assignment = await load_assignment(assignment_id, for_update=True)
+    if assignment["status"] == "accepted":
+        return assignment_out(assignment)
+    if assignment["status"] != "offered":
+        if assignment["status"] == "withdrawn" and task["status"] == "full":
+            raise Conflict("the task is full", code=TASK_FULL)
+        raise InvalidTransition(entity="assignment", current=assignment["status"], action="accept")
+    if assignment["expires_at"] is not None and assignment["expires_at"] <= now:
+        raise Conflict("the offer has expired", code=OFFER_EXPIRED)
+    if task["status"] != "open":
+        raise (
+            Conflict("the task is full", code=TASK_FULL)
+            if task["status"] == "full"
+            else InvalidTransition(entity="task", current=task["status"], action="accept")
+        )
+    await ensure_eligible(task, assignment["volunteer_id"])
+    held, _ = await _counts(task["id"])
+    if held >= task["volunteers_needed"]:
+        raise Conflict("the task is full", code=TASK_FULL)
+    row = await db.fetchrow(
+        "UPDATE volunteer_assignments SET status = 'accepted', responded_at = $2 WHERE id = $1 RETURNING *",
+        assignment_id,
+        now,
+    )
+    assert row is not None
+    await mark_full_if_filled(task)
+    await outbox.emit(
+        topic="volunteers.accepted",
+        payload={"assignment_id": str(assignment_id), "task_id": str(task["id"])},
+    )
+    return assignment_out(row)
+
+
+async def decline(*, actor: CurrentUser, assignment_id: UUID, now: datetime | None = None) -> AssignmentOut:
+    """The offered volunteer says no; the place passes to the next candidate at once."""
+    now = now or datetime.now(UTC)
+    first = await load_assignment(assignment_id)
+    await require_own_assignment(actor, first)
+    task = await load_task(first["task_id"], for_update=True)
+    assignment = await load_assignment(assignment_id, for_update=True)
+    if assignment["status"] == "declined":
+        return assignment_out(assignment)
+    if assignment["status"] != "offered":
+        raise InvalidTransition(entity="assignment", current=assignment["status"], action="decline")
+    row = await db.fetchrow(
+        "UPDATE volunteer_assignments SET status = 'declined', responded_at = $2 WHERE id = $1 RETURNING *",
+        assignment_id,
+        now,
+    )
+    assert row is not None
+    await offer_next(task, now=now)
+    await escalate_if_unanswered(task["id"], now=now)
+    return assignment_out(row)
+
+
+async def escalate_if_unanswered(task_id: UUID, *, now: datetime) -> bool:
+    """An urgent task nobody holds and nobody is still considering goes to community staff (once)."""
+    task = await load_task(task_id)
+    if not task["urgent"] or task["status"] != "open":
+        return False
+    held, outstanding = await _counts(task_id)
+    if held > 0 or outstanding > 0:
+        return False
+    claimed = await db.fetchval(
+        "UPDATE volunteer_tasks SET escalated_at = $2 WHERE id = $1 AND escalated_at IS NULL RETURNING id",
+        task_id,
+        now,
+    )
+    if claimed is None:
+        return False
+    await outbox.emit(
+        topic="volunteers.help_escalated",
+        payload={"task_id": str(task_id), "community_id": str(task["community_id"]), "title": task["title"]},
+    )
+    return True
+
+
+async def expire_offers(*, now: datetime | None = None, limit: int = 200) -> int:
+    """Worker: offers past their answer window expire and pass to the next candidate. Returns offers expired.
+
+    Tasks are locked before their offers (same order as accept), and `SKIP LOCKED` lets several workers share
+    the work; running it twice expires nothing twice.
+    """
+    now = now or datetime.now(UTC)
+    task_ids = [
+        r["task_id"]
+        for r in await db.fetch(
+            "SELECT DISTINCT task_id FROM volunteer_assignments WHERE status = 'offered' AND expires_at <= $1"
+            " UNION SELECT DISTINCT task_id FROM volunteer_team_offers WHERE status = 'offered' AND expires_at <= $1"
+            " LIMIT $2",
+            now,
+            limit,
+        )
+    ]
+    expired = 0
+    for task_id in task_ids:
+        async with db.unit_of_work():
+            task = await db.fetchrow("SELECT * FROM volunteer_tasks WHERE id = $1 FOR UPDATE SKIP LOCKED", task_id)
+            if task is None:
+                continue
+            status = await db.execute(
+                "UPDATE volunteer_assignments SET status = 'expired', responded_at = $2"
+                " WHERE task_id = $1 AND status = 'offered' AND expires_at <= $2",
+                task_id,
+                now,
+            )
+            await db.execute(
+                "UPDATE volunteer_team_offers SET status = 'expired', responded_at = $2"
+                " WHERE task_id = $1 AND status = 'offered' AND expires_at <= $2",
+                task_id,
+                now,
+            )
+            expired += int(status.split()[-1])
+            await offer_next(task, now=now)
+            await escalate_if_unanswered(task_id, now=now)
+    return expired
+
+
+async def batch_assign(*, actor: CurrentUser, community_id: UUID, now: datetime | None = None) -> BatchAssignOut:
+    """Offer every open place of the community's upcoming open tasks at once, with the best total score.
+
+    See `volunteers.matching` for the formulation (linear_sum_assignment per time-overlap group).
+    """
+    now = now or datetime.now(UTC)
+    await access.require_role(actor, community_id, "staff")
+    tasks = await db.fetch(
+        "SELECT * FROM volunteer_tasks WHERE community_id = $1 AND status = 'open' AND starts_at > $2"
+        " ORDER BY starts_at, id FOR UPDATE",
+        community_id,
+        now,
+    )
+    if not tasks:
+        return BatchAssignOut(tasks=0, total_score=0, offers=[])
+    tz = await db.fetchval("SELECT timezone FROM communities WHERE id = $1", community_id)
+    window = (min(t["starts_at"] for t in tasks), max(t["ends_at"] for t in tasks))
+    pool = await candidates.load(community_id, window=window)
+    by_id = {c.volunteer_id: c for c in pool}
+    batch: list[matching.BatchTask] = []
+    edges: dict[Hashable, dict[Hashable, int]] = {}
+    scored_by: dict[tuple[Hashable, Hashable], matching.Scored] = {}
+    rows_by_id = {t["id"]: t for t in tasks}
+    for task in tasks:
+        held, outstanding = await _counts(task["id"])
+        places = task["volunteers_needed"] - held - outstanding
+        if places <= 0:
+            continue
+        spec = await candidates.task_spec(task, timezone=tz)
+        prepared = matching.prepare(spec)
+        batch.append(
+            matching.BatchTask(task["id"], task["starts_at"], task["ends_at"], places, prepared.week, prepared.minutes)
+        )
+        row: dict[Hashable, int] = {}
+        for s in matching.rank(spec, pool, exclude=await _excluded(task)):
+            row[s.volunteer_id] = s.score
+            scored_by[(task["id"], s.volunteer_id)] = s
+        edges[task["id"]] = row
+
+    week_held: dict[tuple[Hashable, date], int] = defaultdict(int)
+    for c in pool:
+        for s, e in c.committed:
+            week_held[(c.volunteer_id, matching.week_of(s, tz))] += matching.minutes_between(s, e)
+
+    def cap_left(volunteer: Hashable, week: date) -> int | None:
+        cap = by_id[volunteer].weekly_cap_minutes
+        return None if cap is None else cap - week_held[(volunteer, week)]
+
+    chosen = matching.solve(batch, edges, cap_left=cap_left)
+    made: list[OfferOut] = []
+    for task_id, volunteer_id, _points in chosen:
+        row = await _insert_offer(rows_by_id[task_id], scored_by[(task_id, volunteer_id)], now=now)
+        if row is not None:
+            made.append(offer_out(row))
+    return BatchAssignOut(tasks=len(batch), total_score=matching.total(chosen), offers=made)
+
+
+async def get_assignment(*, actor: CurrentUser, assignment_id: UUID) -> AssignmentOut:
+    assignment = await load_assignment(assignment_id)
+    if assignment["volunteer_user_id"] != actor.id:
+        await require_coordinator(actor, await load_task(assignment["task_id"]))
+    return assignment_out(assignment)
+
+
+async def task_assignments(*, actor: CurrentUser, task_id: UUID) -> list[AssignmentOut]:
+    task = await load_task(task_id)
+    await require_coordinator(actor, task)
+    rows = await db.fetch("SELECT * FROM volunteer_assignments WHERE task_id = $1 ORDER BY offered_at, id", task_id)
+    return [assignment_out(r) for r in rows]

@@ -1,0 +1,282 @@
+"""The skill catalog, per-community settings and volunteers' profiles. Callers own the unit of work."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from community import access
+from linli import audit, db
+from linli.auth.security import CurrentUser
+from linli.errors import BadInput, Conflict, NotFound
+from volunteers.schemas import (
+    AvailabilityWindow,
+    CertificateIn,
+    ProfileFields,
+    SkillIn,
+    SkillLevel,
+    SkillOut,
+    VolunteerIn,
+    VolunteerOut,
+    VolunteerSettingsIn,
+    VolunteerSettingsOut,
+    hhmm_to_minutes,
+    minutes_to_hhmm,
+)
+from volunteers.services.common import (
+    GRID_NOT_FOUND,
+    SKILL_EXISTS,
+    UNKNOWN_SKILL,
+    VOLUNTEER_EXISTS,
+    load_volunteer,
+    require_self_or_staff,
+    skill_catalog,
+)
+
+DEFAULT_STAR_THRESHOLDS_HOURS = [100, 300, 600, 1000, 1500]
+DEFAULT_TIMEBANK_CAP_MINUTES = 1500 * 60
+
+
+# --- catalog ------------------------------------------------------------------------------------------------
+
+
+async def create_skill(*, actor: CurrentUser, community_id: UUID, skill_in: SkillIn) -> SkillOut:
+    """Community staff add a skill to the catalog volunteers choose from."""
+    await access.require_role(actor, community_id, "staff")
+    row = await db.fetchrow(
+        "INSERT INTO volunteer_skills (id, community_id, code, name_zh, requires_certificate, created_at)"
+        " VALUES (gen_random_uuid(), $1, $2, $3, $4, now()) ON CONFLICT (community_id, code) DO NOTHING"
+        " RETURNING code, name_zh, requires_certificate",
+        community_id,
+        skill_in.code,
+        skill_in.name_zh,
+        skill_in.requires_certificate,
+    )
+    if row is None:
+        raise Conflict("skill code exists", code=SKILL_EXISTS)
+    return SkillOut(**dict(row))
+
+
+async def get_skills(*, actor: CurrentUser, community_id: UUID) -> list[SkillOut]:
+    await access.require_role(actor, community_id, "resident")
+    rows = await db.fetch(
+        "SELECT code, name_zh, requires_certificate FROM volunteer_skills WHERE community_id = $1 ORDER BY code",
+        community_id,
+    )
+    return [SkillOut(**dict(r)) for r in rows]
+
+
+async def check_skills(community_id: UUID, codes: list[str]) -> None:
+    """Every code must be in the community's catalog (422 `unknown_skill` otherwise)."""
+    catalog = await skill_catalog(community_id)
+    unknown = sorted(set(codes) - set(catalog))
+    if unknown:
+        raise BadInput(f"unknown skill: {', '.join(unknown)}", code=UNKNOWN_SKILL, unknown=unknown)
+
+
+# --- settings -----------------------------------------------------------------------------------------------
+
+
+async def settings_of(community_id: UUID) -> VolunteerSettingsOut:
+    row = await db.fetchrow(
+        "SELECT star_thresholds_hours, timebank_cap_minutes FROM volunteer_settings WHERE community_id = $1",
+        community_id,
+    )
+    if row is None or not row["star_thresholds_hours"]:
+        return VolunteerSettingsOut(
+            community_id=community_id,
+            star_thresholds_hours=DEFAULT_STAR_THRESHOLDS_HOURS,
+            timebank_cap_minutes=row["timebank_cap_minutes"] if row else DEFAULT_TIMEBANK_CAP_MINUTES,
+        )
+    return VolunteerSettingsOut(community_id=community_id, **dict(row))
+
+
+async def set_settings(
+    *, actor: CurrentUser, community_id: UUID, settings_in: VolunteerSettingsIn
+) -> VolunteerSettingsOut:
+    await access.require_role(actor, community_id, "admin")
+    await db.execute(
+        "INSERT INTO volunteer_settings (id, community_id, star_thresholds_hours, timebank_cap_minutes, updated_at)"
+        " VALUES (gen_random_uuid(), $1, $2, $3, now()) ON CONFLICT (community_id) DO UPDATE"
+        " SET star_thresholds_hours = EXCLUDED.star_thresholds_hours,"
+        " timebank_cap_minutes = EXCLUDED.timebank_cap_minutes, updated_at = now()",
+        community_id,
+        settings_in.star_thresholds_hours,
+        settings_in.timebank_cap_hours * 60,
+    )
+    await audit.record(
+        actor_user_id=actor.id,
+        action="volunteers.settings_set",
+        object_type="community",
+        object_id=community_id,
+        community_id=community_id,
+        detail=settings_in.model_dump(),
+    )
+    return await settings_of(community_id)
+
+
+def star_level(approved_minutes: int, thresholds_hours: list[int]) -> int:
+    return sum(1 for h in thresholds_hours if approved_minutes >= h * 60)
+
+
+# --- profiles -----------------------------------------------------------------------------------------------
+
+
+async def _validate(community_id: UUID, fields: ProfileFields) -> None:
+    await check_skills(community_id, [s.code for s in fields.skills])
+    if fields.home_grid_id is not None and not await db.fetchval(
+        "SELECT 1 FROM community_grids WHERE id = $1 AND community_id = $2", fields.home_grid_id, community_id
+    ):
+        raise NotFound("no such grid in this community", code=GRID_NOT_FOUND)
+
+
+async def _write_details(volunteer_id: UUID, community_id: UUID, fields: ProfileFields) -> None:
+    for table in ("volunteer_profile_skills", "volunteer_availability", "volunteer_days_off", "volunteer_certificates"):
+        await db.execute(f"DELETE FROM {table} WHERE volunteer_id = $1", volunteer_id)
+    if fields.skills:
+        await db.execute(
+            "INSERT INTO volunteer_profile_skills (id, volunteer_id, community_id, skill_code, level)"
+            " SELECT gen_random_uuid(), $1, $2, s.code, s.level FROM unnest($3::text[], $4::int[]) AS s(code, level)",
+            volunteer_id,
+            community_id,
+            [s.code for s in fields.skills],
+            [s.level for s in fields.skills],
+        )
+    if fields.availability:
+        await db.execute(
+            "INSERT INTO volunteer_availability (id, volunteer_id, community_id, weekday, start_minute, end_minute)"
+            " SELECT gen_random_uuid(), $1, $2, w.d, w.s, w.e"
+            " FROM unnest($3::int[], $4::int[], $5::int[]) AS w(d, s, e)",
+            volunteer_id,
+            community_id,
+            [w.weekday for w in fields.availability],
+            [hhmm_to_minutes(w.start) for w in fields.availability],
+            [hhmm_to_minutes(w.end) for w in fields.availability],
+        )
+    if fields.days_off:
+        await db.execute(
+            "INSERT INTO volunteer_days_off (id, volunteer_id, community_id, day)"
+            " SELECT DISTINCT ON (d) gen_random_uuid(), $1, $2, d FROM unnest($3::date[]) AS d",
+            volunteer_id,
+            community_id,
+            sorted(set(fields.days_off)),
+        )
+    if fields.certificates:
+        latest: dict[str, CertificateIn] = {}
+        for c in fields.certificates:
+            if c.kind not in latest or c.expires_on > latest[c.kind].expires_on:
+                latest[c.kind] = c
+        await db.execute(
+            "INSERT INTO volunteer_certificates (id, volunteer_id, community_id, kind, expires_on)"
+            " SELECT gen_random_uuid(), $1, $2, c.k, c.e FROM unnest($3::text[], $4::date[]) AS c(k, e)",
+            volunteer_id,
+            community_id,
+            list(latest),
+            [c.expires_on for c in latest.values()],
+        )
+
+
+async def create(*, actor: CurrentUser, volunteer_in: VolunteerIn) -> VolunteerOut:
+    """Register the caller as a volunteer of a community (any signed-in user; one profile per community)."""
+    exists = await db.fetchval("SELECT 1 FROM communities WHERE id = $1", volunteer_in.community_id)
+    if not exists:
+        raise NotFound("no such community", code="community_not_found")
+    await _validate(volunteer_in.community_id, volunteer_in)
+    volunteer_id = await db.fetchval(
+        "INSERT INTO volunteer_profiles (id, community_id, user_id, home_grid_id, weekly_cap_minutes, languages,"
+        " tags, created_at, updated_at) VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, now(), now())"
+        " ON CONFLICT (community_id, user_id) DO NOTHING RETURNING id",
+        volunteer_in.community_id,
+        actor.id,
+        volunteer_in.home_grid_id,
+        volunteer_in.weekly_cap_minutes,
+        volunteer_in.languages,
+        volunteer_in.tags,
+    )
+    if volunteer_id is None:
+        raise Conflict("already a volunteer here", code=VOLUNTEER_EXISTS)
+    await _write_details(volunteer_id, volunteer_in.community_id, volunteer_in)
+    await audit.record(
+        actor_user_id=actor.id,
+        action="volunteer.registered",
+        object_type="volunteer",
+        object_id=volunteer_id,
+        community_id=volunteer_in.community_id,
+    )
+    return await get(actor=actor, volunteer_id=volunteer_id)
+
+
+async def update(*, actor: CurrentUser, volunteer_id: UUID, volunteer_in: ProfileFields) -> VolunteerOut:
+    """The volunteer replaces their skills, availability, days off, certificates and preferences."""
+    volunteer = await load_volunteer(volunteer_id, for_update=True)
+    if volunteer["user_id"] != actor.id:
+        await require_self_or_staff(actor, volunteer)
+        await access.require_role(actor, volunteer["community_id"], "staff")
+    await _validate(volunteer["community_id"], volunteer_in)
+    await db.execute(
+        "UPDATE volunteer_profiles SET home_grid_id = $2, weekly_cap_minutes = $3, languages = $4, tags = $5,"
+        " updated_at = now() WHERE id = $1",
+        volunteer_id,
+        volunteer_in.home_grid_id,
+        volunteer_in.weekly_cap_minutes,
+        volunteer_in.languages,
+        volunteer_in.tags,
+    )
+    await _write_details(volunteer_id, volunteer["community_id"], volunteer_in)
+    return await get(actor=actor, volunteer_id=volunteer_id)
+
+
+async def get(*, actor: CurrentUser, volunteer_id: UUID) -> VolunteerOut:
+    volunteer = await load_volunteer(volunteer_id)
+    await require_self_or_staff(actor, volunteer)
+    skills = await db.fetch(
+        "SELECT skill_code, level FROM volunteer_profile_skills WHERE volunteer_id = $1 ORDER BY skill_code",
+        volunteer_id,
+    )
+    windows = await db.fetch(
+        "SELECT weekday, start_minute, end_minute FROM volunteer_availability WHERE volunteer_id = $1"
+        " ORDER BY weekday, start_minute",
+        volunteer_id,
+    )
+    days = await db.fetch("SELECT day FROM volunteer_days_off WHERE volunteer_id = $1 ORDER BY day", volunteer_id)
+    certs = await db.fetch(
+        "SELECT kind, expires_on FROM volunteer_certificates WHERE volunteer_id = $1 ORDER BY kind", volunteer_id
+    )
+    return VolunteerOut(
+        id=volunteer["id"],
+        community_id=volunteer["community_id"],
+        user_id=volunteer["user_id"],
+        name=volunteer["name"],
+        skills=[SkillLevel(code=r["skill_code"], level=r["level"]) for r in skills],
+        availability=[
+            AvailabilityWindow(
+                weekday=r["weekday"], start=minutes_to_hhmm(r["start_minute"]), end=minutes_to_hhmm(r["end_minute"])
+            )
+            for r in windows
+        ],
+        days_off=[r["day"] for r in days],
+        certificates=[CertificateIn(kind=r["kind"], expires_on=r["expires_on"]) for r in certs],
+        home_grid_id=volunteer["home_grid_id"],
+        weekly_cap_minutes=volunteer["weekly_cap_minutes"],
+        languages=list(volunteer["languages"]),
+        tags=list(volunteer["tags"]),
+    )
+
+
+async def get_all(
+    *, actor: CurrentUser, community_id: UUID, skill: str | None, tag: str | None, limit: int, offset: int
+) -> list[VolunteerOut]:
+    """Staff browse their community's volunteers (filter by skill code or tag such as 双报到)."""
+    await access.require_role(actor, community_id, "staff")
+    ids = await db.fetch(
+        "SELECT v.id FROM volunteer_profiles v JOIN users u ON u.id = v.user_id WHERE v.community_id = $1"
+        " AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM volunteer_profile_skills s"
+        "      WHERE s.volunteer_id = v.id AND s.skill_code = $2))"
+        " AND ($3::text IS NULL OR $3 = ANY(v.tags))"
+        " ORDER BY u.name, v.id LIMIT $4 OFFSET $5",
+        community_id,
+        skill,
+        tag,
+        limit,
+        offset,
+    )
+    return [await get(actor=actor, volunteer_id=r["id"]) for r in ids]
