@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
@@ -339,7 +340,7 @@ async def test_recurring_task_creates_weekly_occurrences(client):
     rows = await db.fetch(
         "SELECT starts_at FROM volunteer_tasks WHERE series_id = $1 ORDER BY starts_at", UUID(t["series_id"])
     )
-    gaps = {(b["starts_at"] - a["starts_at"]) for a, b in zip(rows, rows[1:], strict=False)}
+    gaps = {(b["starts_at"] - a["starts_at"]) for a, b in itertools.pairwise(rows)}
     assert gaps == {timedelta(weeks=1)}
 
 

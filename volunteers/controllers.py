@@ -48,6 +48,7 @@ from volunteers.schemas import (
     VolunteerUpdate,
 )
 from volunteers.services import documents, hours, offers, profiles, tasks, teams
+from volunteers.services.common import require_member
 
 IdempotencyKey = Parameter(header="Idempotency-Key", default=None, max_length=200)
 
@@ -144,9 +145,7 @@ class CommunityVolunteeringController(Controller):
 
     @get("/volunteer-settings")
     async def volunteer_settings(self, user: CurrentUser, community_id: UUID) -> VolunteerSettingsOut:
-        from community import access
-
-        await access.require_role(user, community_id, "resident")
+        await require_member(user, community_id)
         return await profiles.settings_of(community_id)
 
     @put("/volunteer-settings")

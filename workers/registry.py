@@ -3,6 +3,7 @@
 import marketplace.tasks  # noqa: F401
 import notifications.tasks  # noqa: F401
 import scheduling.tasks  # noqa: F401
+import volunteers.tasks  # noqa: F401
 import welfare.tasks  # noqa: F401
 
 TASK_MODULES = ["notifications.tasks"]

@@ -176,9 +176,8 @@ def main() -> None:
     print(f"  LP optimum (HiGHS)      {t_lp:8.3f} s")
     print(f"  filled places           solver {len(solved)}  greedy {len(greedy)}  of {places}")
     print(f"  total score             solver {score}  optimum {optimum}  greedy {greedy_score}")
-    print(
-        f"  solver / optimum        {score / optimum if optimum else 1:.6f}  ({'= optimum' if score == optimum else 'NOT OPTIMAL'})"
-    )
+    verdict = "= optimum" if score == optimum else "NOT OPTIMAL"
+    print(f"  solver / optimum        {score / optimum if optimum else 1:.6f}  ({verdict})")
     print(f"  solver / greedy         {score / greedy_score if greedy_score else float('inf'):.4f}")
     print(f"  greedy / solver time    {t_greedy / t_solve if t_solve else float('inf'):.3f}")
     if score != optimum:

@@ -40,6 +40,8 @@ CHECK_IN_TOO_EARLY = register_code("check_in_too_early", 409, "尚未到签到�
 TEAM_NOT_FOUND = register_code("team_not_found", 404, "志愿服务队不存在", "No such team")
 TEAM_NAME_TAKEN = register_code("team_name_taken", 409, "服务队名称已存在", "A team with this name exists")
 NOT_TEAM_MEMBER = register_code("not_team_member", 409, "该志愿者不是本队成员", "Not a member of this team")
+# Same meaning as the partners package's code; declared here too so this package works on its own.
+PARTNER_NOT_FOUND = register_code("partner_not_found", 404, "合伙人不存在", "No such partner")
 PARTNER_NOT_ALLOWED = register_code(
     "task_creator_not_allowed", 403, "只有社区工作人员或合伙人管理员可发布任务", "Only staff or partner admins"
 )
@@ -95,6 +97,13 @@ async def require_self_or_staff(user: CurrentUser, volunteer: asyncpg.Record) ->
         return
     if not await access.has_role(user, volunteer["community_id"], "staff"):
         raise NotFound("no such volunteer", code=VOLUNTEER_NOT_FOUND)
+
+
+async def require_member(user: CurrentUser, community_id: UUID) -> None:
+    """Residents and staff of the community (staff do not hold the resident role by default)."""
+    if await access.has_role(user, community_id, "staff") or await access.has_role(user, community_id, "resident"):
+        return
+    await access.require_role(user, community_id, "resident")
 
 
 async def may_coordinate(user: CurrentUser, task: asyncpg.Record) -> bool:

@@ -28,6 +28,7 @@ from volunteers.services.common import (
     UNKNOWN_SKILL,
     VOLUNTEER_EXISTS,
     load_volunteer,
+    require_member,
     require_self_or_staff,
     skill_catalog,
 )
@@ -57,7 +58,7 @@ async def create_skill(*, actor: CurrentUser, community_id: UUID, skill_in: Skil
 
 
 async def get_skills(*, actor: CurrentUser, community_id: UUID) -> list[SkillOut]:
-    await access.require_role(actor, community_id, "resident")
+    await require_member(actor, community_id)
     rows = await db.fetch(
         "SELECT code, name_zh, requires_certificate FROM volunteer_skills WHERE community_id = $1 ORDER BY code",
         community_id,
