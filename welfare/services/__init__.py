@@ -1,0 +1,1 @@
+"""Welfare fund services. Callers own the unit of work; nothing here commits."""
