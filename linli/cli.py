@@ -130,6 +130,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    _ensure_services()
+    from welfare.services.reconcile import run_cli
+
+    return asyncio.run(run_cli(community=args.community, period=args.period))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="linli", description="邻里 Linli community services backend")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -161,6 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="load a realistic demo community")
     demo.add_argument("--if-empty", action="store_true", help="only when no community exists yet")
     demo.set_defaults(func=cmd_demo)
+
+    reconcile = sub.add_parser("reconcile", help="prove the welfare ledger equals its sources for a period")
+    reconcile.add_argument("--community", required=True, help="community id")
+    reconcile.add_argument("--period", required=True, help="YYYY-MM")
+    reconcile.set_defaults(func=cmd_reconcile)
     return parser
 
 

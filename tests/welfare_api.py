@@ -161,3 +161,43 @@ async def fund_balance_sql(community_id: str) -> int:
 def expected_share(prices: list[int], rate_bp: int) -> int:
     """Independent statement of the rule: floor(price × rate / 10000) per booking, summed."""
     return sum(p * rate_bp // 10_000 for p in prices)
+
+
+async def drain_settlement_events(seen: set[str] | None = None) -> int:
+    """Play the outbox's settlement events into the actors in-process (what the relay and a worker do)."""
+    import json
+
+    from welfare import tasks
+    from welfare.services import settlement
+
+    handlers = {settlement.TOPIC_REQUESTED: tasks.fan_out, settlement.TOPIC_PARTNER_DUE: tasks.settle_partner}
+    seen = seen if seen is not None else set()
+    handled = 0
+    while True:
+        rows = await db.fetch(
+            "SELECT id, topic, payload FROM outbox_events WHERE topic = ANY($1::text[]) ORDER BY created_at, id",
+            list(handlers),
+        )
+        fresh = [r for r in rows if str(r["id"]) not in seen]
+        if not fresh:
+            return handled
+        for r in fresh:
+            seen.add(str(r["id"]))
+            await handlers[r["topic"]](str(r["id"]), json.loads(r["payload"]))
+            handled += 1
+
+
+async def settle(client: Any, fund: FundSetup, period: str, **kwargs: Any) -> dict[str, Any]:
+    """Ask for a settlement over HTTP and run it in-process; returns the finished run."""
+    r = await client.post(
+        f"{API}/communities/{fund.id}/settlements", json={"period": period}, headers=fund.admin.headers, **kwargs
+    )
+    assert r.status_code == 202, r.text
+    await drain_settlement_events()
+    run = await client.get(f"{API}/settlements/{r.json()['id']}", headers=fund.staff.headers)
+    assert run.status_code == 200, run.text
+    return dict(run.json())
+
+
+async def settled_lines() -> int:
+    return int(await db.fetchval("SELECT count(*) FROM settlement_lines"))
