@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from uuid import UUID
 
@@ -62,8 +63,7 @@ async def test_freed_place_goes_to_first_in_line_automatically_and_is_notified(c
     event = await db.fetchrow(
         "SELECT id, payload FROM outbox_events WHERE topic = 'booking.confirmed' AND payload->>'via' = 'waitlist'"
     )
-    import json
-
+    assert event is not None
     payload = json.loads(event["payload"])
     await notify_booking(str(event["id"]), payload)
     await notify_booking(str(event["id"]), payload)  # redelivered: still one notification

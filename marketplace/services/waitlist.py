@@ -53,7 +53,7 @@ async def join(*, actor: CurrentUser, slot_id: UUID, waitlist_in: WaitlistIn) ->
         raise Conflict("the slot still has places: book it directly", code=SLOT_HAS_PLACES)
     try:
         # clock_timestamp, not now(): entries are ordered by when they joined, under the slot lock.
-        row = await db.fetchrow(
+        row: Any = await db.fetchrow(
             "INSERT INTO waitlist_entries (id, slot_id, community_id, resident_id, booked_by, quantity, status,"
             " created_at) VALUES (gen_random_uuid(), $1, $2, $3, $3, $4, 'waiting', clock_timestamp())"
             f" RETURNING {_COLUMNS}",
