@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from linli import db
-from marketplace.services import orders
+from marketplace.services import bookings, orders
 from marketplace.settings import get_marketplace_settings
 from notifications import services as notifications
 from partners import services as partners
@@ -135,6 +135,18 @@ async def notify_complaint(event_id: str, payload: dict[str, Any]) -> None:
                 "resolved": ("投诉已办结", "居民已确认投诉办结。"),
             }[payload["step"]]
         await _notify(users, event_id=event_id, kind=f"complaint.{payload['step']}", title=title, body=body, data=data)
+
+
+@actor(name="marketplace.slot_cancelled", topics=("slot.cancelled",))
+async def on_slot_cancelled(event_id: str, payload: dict[str, Any]) -> None:
+    """A partner cancelled a slot: its bookings are cancelled (and their residents notified) by the marketplace."""
+    by = payload.get("cancelled_by")
+    async with db.unit_of_work():
+        await bookings.cancel_all_for_slot(
+            slot_id=UUID(payload["slot_id"]),
+            cancelled_by=UUID(by) if by else None,
+            reason=payload.get("reason") or "服务时段已取消",
+        )
 
 
 ESCALATE_ACTOR = "marketplace.escalate_orders"

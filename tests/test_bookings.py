@@ -420,3 +420,47 @@ async def test_partner_bookings_list_filters(client):
     assert [x["id"] for x in r.json()["items"]] == [b2["id"]]
     assert_problem(await client.get(url, params={"status": "bogus"}, headers=c.staff.headers), 422)
     _ = published_offering, partner_staff, timedelta  # helpers re-exported for other stories
+
+
+async def test_cancelled_slot_cancels_its_bookings_and_tells_the_residents(client):
+    import json
+
+    from marketplace.tasks import notify_booking, on_slot_cancelled
+
+    c = await canteen(client, capacity=1)
+    a = await resident(client, c.setup, "甲")
+    waiting = await resident(client, c.setup, "乙")
+    b = (await book(client, a, c.slot_id)).json()
+    r = await client.post(f"/api/v1/slots/{c.slot_id}/waitlist", json={"quantity": 1}, headers=waiting.headers)
+    assert r.status_code == 201
+    r = await client.post(f"/api/v1/slots/{c.slot_id}/cancel", json={"reason": "厨房检修"}, headers=c.partner.headers)
+    assert r.status_code == 200, r.text
+    event = await db.fetchrow("SELECT id, payload FROM outbox_events WHERE topic = 'slot.cancelled'")
+    assert event is not None
+    for _ in range(2):  # delivered twice: the same single effect
+        await on_slot_cancelled(str(event["id"]), json.loads(event["payload"]))
+    got = (await client.get(f"/api/v1/bookings/{b['id']}", headers=a.headers)).json()
+    assert got["status"] == "cancelled" and got["cancel_reason"] == "厨房检修"
+    assert await booked_places(c.slot_id) == 0 == await active_quantity(c.slot_id)
+    entry = (await client.get(f"/api/v1/slots/{c.slot_id}/waitlist/me", headers=waiting.headers)).json()
+    assert entry["status"] == "cancelled"
+    cancelled = await db.fetch("SELECT id, payload FROM outbox_events WHERE topic = 'booking.cancelled'")
+    assert len(cancelled) == 1
+    await notify_booking(str(cancelled[0]["id"]), json.loads(cancelled[0]["payload"]))
+    inbox = (await client.get("/api/v1/me/notifications", headers=a.headers)).json()["items"]
+    assert [n["kind"] for n in inbox] == ["booking.cancelled"]
+
+
+async def test_confirmation_reaches_the_inbox_through_outbox_and_a_real_worker(client, start_worker):
+    from tests.conftest import eventually
+
+    c = await canteen(client)
+    a = await resident(client, c.setup)
+    start_worker()
+    assert (await book(client, a, c.slot_id)).status_code == 201
+
+    async def confirmed() -> bool:
+        inbox = (await client.get("/api/v1/me/notifications", headers=a.headers)).json()["items"]
+        return [n["kind"] for n in inbox].count("booking.confirmed") == 1
+
+    assert await eventually(confirmed)

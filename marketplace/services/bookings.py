@@ -226,3 +226,38 @@ async def no_show(*, actor: CurrentUser, booking_id: UUID) -> BookingOut:
         await db.execute("UPDATE slots SET booked = booked - $2 WHERE id = $1", slot["id"], row["quantity"])
     await _emit("booking.no_show", row, recorded_by=actor.id)
     return await _reload(booking_id)
+
+
+async def cancel_all_for_slot(*, slot_id: UUID, cancelled_by: UUID | None, reason: str) -> list[UUID]:
+    """The partner cancelled a slot: cancel its active bookings and waiting entries, free the places.
+
+    Run by a worker on `slot.cancelled`; idempotent (only active bookings change), so redelivery is harmless.
+    """
+    slot = await _lock_slot(slot_id)
+    if slot is None:
+        return []
+    rows = await db.fetch(
+        "UPDATE bookings SET status = 'cancelled', cancelled_at = now(), cancelled_by = $2, cancel_reason = $3"
+        " WHERE slot_id = $1 AND status IN ('confirmed', 'accepted')"
+        " RETURNING id, resident_id, partner_id, community_id, kind, quantity",
+        slot_id,
+        cancelled_by,
+        reason or "slot cancelled",
+    )
+    freed = sum(r["quantity"] for r in rows)
+    if freed:
+        await db.execute("UPDATE slots SET booked = booked - $2 WHERE id = $1", slot_id, freed)
+    await db.execute(
+        "UPDATE waitlist_entries SET status = 'cancelled', cancelled_at = now() WHERE slot_id = $1"
+        " AND status = 'waiting'",
+        slot_id,
+    )
+    for row in rows:
+        await _emit(
+            "booking.cancelled",
+            row,
+            cancelled_by=cancelled_by or UUID(int=0),
+            by_partner=True,
+            reason=reason or "slot cancelled",
+        )
+    return [r["id"] for r in rows]

@@ -1,0 +1,366 @@
+"""Booking under load: `python -m bench.booking [--duration 10] [--connections 32] [--slots 40] [--capacity 1000]`.
+
+In one run:
+  1. creates a scratch database, migrates it and seeds a community, an approved canteen with a published,
+     subsidised meal, residents (a third of them elderly, for the subsidised price) and two identical sets of
+     slots — one for each contender;
+  2. starts the real API (`linli serve --workers 2`) and the raw baseline (`bench.booking.baseline`: a minimal
+     Litestar handler issuing the same SQL statements on bare asyncpg, also 2 uvicorn workers);
+  3. loads each with wrk (Debian's `wrk`; a Lua script sends `POST /api/v1/bookings` bodies with a random slot
+     and a per-request bearer token of a random resident) at 32 connections;
+  4. prints requests/s of both, the ratio, p50/p99, 201/409 counts and the overbookings found in the database
+     (places booked beyond capacity, or a slot counter that disagrees with its bookings): must be 0.
+
+`--full` runs the issue's full size (30 s per contender). Needs PostgreSQL (LINLI_BENCH_ADMIN_DSN, default the
+local one), Redis (LINLI_BENCH_REDIS_URL) and wrk on PATH (`apt-get install -y wrk`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN_DSN = os.environ.get("LINLI_BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("LINLI_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+SECRET = "bench-secret-" + "b" * 40
+
+LUA = """
+local tokens = {%(tokens)s}
+local slots = {%(slots)s}
+math.randomseed(%(seed)d)
+request = function()
+  local t = tokens[math.random(#tokens)]
+  local s = slots[math.random(#slots)]
+  local body = '{"slot_id":"' .. s .. '","quantity":1}'
+  local headers = {}
+  headers["Content-Type"] = "application/json"
+  headers["Authorization"] = "Bearer " .. t
+  return wrk.format("POST", "/api/v1/bookings", headers, body)
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def create_database(name: str) -> str:
+    admin = await asyncpg.connect(ADMIN_DSN)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return f"{ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
+
+
+async def drop_database(name: str) -> None:
+    admin = await asyncpg.connect(ADMIN_DSN)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def seed(dsn: str, *, residents: int, slots: int, capacity: int) -> tuple[list[str], list[str], list[str]]:
+    """Returns (tokens, app slot ids, baseline slot ids)."""
+    from linli.auth.security import create_access_token
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        community_id, partner_id, offering_id, owner = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        users = [(owner, "13800000000", "食堂老板")] + [
+            (uuid.uuid4(), f"139{i:08d}", f"居民{i}") for i in range(residents)
+        ]
+        await conn.copy_records_to_table(
+            "users",
+            records=[(u, p, n, "x", False, datetime.now(UTC)) for u, p, n in users],
+            columns=["id", "phone", "name", "password_hash", "is_platform_admin", "created_at"],
+        )
+        await conn.execute(
+            "INSERT INTO communities (id, name, timezone, street, created_at)"
+            " VALUES ($1, '压测社区', 'Asia/Shanghai', '', now())",
+            community_id,
+        )
+        await conn.execute(
+            "INSERT INTO partners (id, community_id, name, kind, status, description, contact_phone, created_by,"
+            " created_at, updated_at) VALUES ($1, $2, '压测食堂', 'canteen', 'approved', '', '', $3, now(), now())",
+            partner_id,
+            community_id,
+            owner,
+        )
+        await conn.execute(
+            "INSERT INTO offerings (id, partner_id, community_id, title, category, description, price_fen, subsidies,"
+            " status, on_demand, min_notice_minutes, cancel_cutoff_minutes, accepts_time_credits, search_text,"
+            " created_at, updated_at) VALUES ($1, $2, $3, '爱心午餐', 'meal', '', 1500, '{\"elderly\": 500}',"
+            " 'published', false, 0, 0, false, '', now(), now())",
+            offering_id,
+            partner_id,
+            community_id,
+        )
+        residents_rows = []
+        for i, (u, _, _) in enumerate(users[1:]):
+            groups = ["elderly"] if i % 3 == 0 else []
+            residents_rows.append((uuid.uuid4(), community_id, u, groups, datetime.now(UTC)))
+        await conn.copy_records_to_table(
+            "community_residents",
+            records=residents_rows,
+            columns=["id", "community_id", "user_id", "priority_groups", "updated_at"],
+        )
+        start = datetime.now(UTC) + timedelta(days=1)
+        slot_ids: list[list[str]] = [[], []]
+        records = []
+        for k in range(2 * slots):
+            sid = uuid.uuid4()
+            slot_ids[k % 2].append(str(sid))
+            begins = start + timedelta(minutes=k)
+            records.append(
+                (sid, offering_id, partner_id, community_id, begins, begins + timedelta(hours=1), capacity, 0, "open")
+            )
+        await conn.copy_records_to_table(
+            "slots",
+            records=records,
+            columns=[
+                "id",
+                "offering_id",
+                "partner_id",
+                "community_id",
+                "starts_at",
+                "ends_at",
+                "capacity",
+                "booked",
+                "status",
+            ],
+        )
+    finally:
+        await conn.close()
+    tokens = [create_access_token(u) for u, _, _ in users[1:]]
+    return tokens, slot_ids[0], slot_ids[1]
+
+
+@contextlib.contextmanager
+def process(args: list[str], env: dict[str, str], log: Path, ready_url: str) -> Iterator[None]:
+    with log.open("wb") as out:
+        # Own process group, so stopping it never touches the benchmark itself.
+        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{args[:4]} exited early:\n{log.read_text(errors='replace')[-3000:]}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(ready_url, timeout=2).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{args[:4]} not ready:\n{log.read_text(errors='replace')[-3000:]}")
+                time.sleep(0.3)
+            yield
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def run_wrk(base: str, script: Path, *, connections: int, duration: int, threads: int) -> dict[str, float]:
+    cmd = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(script),
+        f"{base}/api/v1/bookings",
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors:.*", out)
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
+    return {
+        "rps": rps,
+        "requests": total,
+        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+        "p50_ms": _ms(lat["50"]),
+        "p99_ms": _ms(lat["99"]),
+        "socket_errors": 1 if errors else 0,
+    }
+
+
+async def audit(dsn: str, slot_ids: list[str]) -> dict[str, int]:
+    """Overbookings: places beyond capacity, and slots whose counter disagrees with their bookings."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        row = await conn.fetchrow(
+            "WITH held AS (SELECT s.id, s.capacity, s.booked,"
+            " coalesce((SELECT sum(quantity) FROM bookings b WHERE b.slot_id = s.id"
+            "   AND b.status IN ('confirmed', 'accepted', 'completed')), 0) AS held FROM slots s"
+            " WHERE s.id = ANY($1::uuid[]))"
+            " SELECT coalesce(sum(greatest(held - capacity, 0)), 0) AS over,"
+            " count(*) FILTER (WHERE held <> booked) AS mismatched, coalesce(sum(held), 0) AS booked FROM held",
+            slot_ids,
+        )
+        return {"overbooked": int(row["over"]), "mismatched": int(row["mismatched"]), "booked": int(row["booked"])}
+    finally:
+        await conn.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.booking", description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per contender")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--residents", type=int, default=300)
+    parser.add_argument("--slots", type=int, default=40, help="slots per contender")
+    parser.add_argument("--capacity", type=int, default=1000, help="places per slot")
+    parser.add_argument("--workers", type=int, default=2, help="API processes of each contender")
+    parser.add_argument("--full", action="store_true", help="the issue's full size: 30 s per contender")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    args = parser.parse_args(argv)
+    if args.full:
+        args.duration = max(args.duration, 30)
+    if shutil.which("wrk") is None:
+        print("wrk not found: apt-get install -y wrk", file=sys.stderr)
+        return 2
+
+    name = f"linli_bench_booking_{uuid.uuid4().hex[:8]}"
+    dsn = asyncio.run(create_database(name))
+    tmp = Path(tempfile.mkdtemp(prefix="linli-bench-booking-"))
+    env = {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "REDIS_URL": REDIS_URL,
+        "LINLI_REDIS_NAMESPACE": f"linli-bench-{uuid.uuid4().hex[:6]}",
+        "LINLI_SECRET_KEY": SECRET,
+        "LINLI_LOG_LEVEL": "WARNING",
+        "PICCOLO_CONF": "linli.piccolo_conf",
+    }
+    os.environ.update({"LINLI_SECRET_KEY": SECRET, "DATABASE_URL": dsn, "REDIS_URL": REDIS_URL})
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "linli.cli", "migrate"], env=env, cwd=ROOT, check=True, capture_output=True
+        )
+        from linli.settings import reload_settings
+
+        reload_settings()
+        tokens, app_slots, raw_slots = asyncio.run(
+            seed(dsn, residents=args.residents, slots=args.slots, capacity=args.capacity)
+        )
+        scripts = {}
+        for label, slots in (("linli", app_slots), ("baseline", raw_slots)):
+            path = tmp / f"{label}.lua"
+            path.write_text(
+                LUA
+                % {
+                    "tokens": ",".join(json.dumps(t) for t in tokens),
+                    "slots": ",".join(json.dumps(s) for s in slots),
+                    "seed": random.randrange(1 << 30),
+                }
+            )
+            scripts[label] = path
+        app_port, raw_port = free_port(), free_port()
+        api_cmd = [
+            sys.executable,
+            "-m",
+            "linli.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(app_port),
+            "--workers",
+            str(args.workers),
+        ]
+        raw_cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.booking.baseline:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(raw_port),
+            "--workers",
+            str(args.workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
+        results = {}
+        # Both contenders run in the same run, one after the other on the same machine and database.
+        with (
+            process(api_cmd, env, tmp / "api.log", f"http://127.0.0.1:{app_port}/health/ready"),
+            process(raw_cmd, env, tmp / "baseline.log", f"http://127.0.0.1:{raw_port}/health"),
+        ):
+            for label, port in (("linli", app_port), ("baseline", raw_port)):
+                base = f"http://127.0.0.1:{port}"
+                # Warm-up: connection pools, imports, plan caches.
+                run_wrk(base, scripts[label], connections=args.connections, duration=2, threads=args.threads)
+                results[label] = run_wrk(
+                    base, scripts[label], connections=args.connections, duration=args.duration, threads=args.threads
+                )
+        audits = {
+            "linli": asyncio.run(audit(dsn, app_slots)),
+            "baseline": asyncio.run(audit(dsn, raw_slots)),
+        }
+    finally:
+        if not args.keep:
+            asyncio.run(drop_database(name))
+
+    print(
+        f"POST /api/v1/bookings, wrk {args.threads} threads x {args.connections} connections, {args.duration} s each, "
+        f"{args.workers} API processes per contender, {args.slots} slots x {args.capacity} places per contender"
+    )
+    print(
+        f"{'':10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} {'non-2xx':>8} {'booked':>8} "
+        f"{'overbooked':>10} {'mismatched':>10}"
+    )
+    for label in ("linli", "baseline"):
+        r, a = results[label], audits[label]
+        print(
+            f"{label:10} {r['rps']:9.1f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {int(r['requests']):9d} "
+            f"{int(r['non_2xx']):8d} {a['booked']:8d} {a['overbooked']:10d} {a['mismatched']:10d}"
+        )
+    ratio = results["linli"]["rps"] / results["baseline"]["rps"]
+    overbookings = sum(a["overbooked"] + a["mismatched"] for a in audits.values())
+    print(f"ratio linli/baseline requests/s: {ratio:.2f} (target >= 0.7)")
+    print(f"p99 linli: {results['linli']['p99_ms']:.1f} ms (target <= 50 ms)")
+    print(f"overbookings: {overbookings} (must be 0)")
+    return 1 if overbookings else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""The raw baseline: a minimal Litestar handler issuing the booking's SQL statements on bare asyncpg.
+
+Same statements as the real endpoint (load the caller, the slot context with the resident's priority groups,
+the atomic capacity UPDATE, the booking INSERT, the outbox INSERT and NOTIFY, in one transaction), without the
+framework around it: no JWT verification (the token's subject is read unverified), no DI, no Pydantic, no
+problem+json. Run: `uvicorn bench.booking.baseline:app --workers 2` with DATABASE_URL set.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import uuid
+from typing import Any
+
+import asyncpg
+from litestar import Litestar, Request, Response, get, post
+
+from marketplace.services.placing import INSERT_BOOKING_SQL, SLOT_CONTEXT_SQL, TAKE_PLACES_SQL
+
+_pool: asyncpg.Pool | None = None
+
+
+async def _start(app: Litestar) -> None:
+    global _pool
+    _pool = await asyncpg.create_pool(os.environ["DATABASE_URL"], min_size=2, max_size=20)
+
+
+async def _stop(app: Litestar) -> None:
+    if _pool is not None:
+        await _pool.close()
+
+
+def _subject(request: Request[Any, Any, Any]) -> uuid.UUID:
+    token = request.headers.get("authorization", "")[7:]
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return uuid.UUID(claims["sub"])
+
+
+@get("/health", sync_to_thread=False)
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@post("/api/v1/bookings")
+async def book(request: Request[Any, Any, Any]) -> Response[Any]:
+    body = json.loads(await request.body())
+    slot_id, quantity = uuid.UUID(body["slot_id"]), int(body.get("quantity", 1))
+    user_id = _subject(request)
+    assert _pool is not None
+    async with _pool.acquire() as conn, conn.transaction():
+        user = await conn.fetchrow("SELECT id, phone, name, is_platform_admin FROM users WHERE id = $1", user_id)
+        if user is None:
+            return Response({"code": "unauthorized"}, status_code=401)
+        ctx = await conn.fetchrow(SLOT_CONTEXT_SQL, slot_id, user_id)
+        if ctx is None:
+            return Response({"code": "slot_not_found"}, status_code=404)
+        if await conn.fetchval(TAKE_PLACES_SQL, slot_id, quantity) is None:
+            return Response({"code": "slot_full"}, status_code=409)
+        subsidies = json.loads(ctx["subsidies"]) if isinstance(ctx["subsidies"], str) else ctx["subsidies"]
+        unit = min([ctx["price_fen"], *(subsidies[g] for g in (ctx["groups"] or []) if g in subsidies)])
+        price, subsidy = ctx["price_fen"] * quantity, (ctx["price_fen"] - unit) * quantity
+        group = next((g for g in sorted(ctx["groups"] or []) if subsidies.get(g) == unit), None)
+        row = await conn.fetchrow(
+            INSERT_BOOKING_SQL,
+            ctx["community_id"],
+            ctx["partner_id"],
+            ctx["offering_id"],
+            slot_id,
+            "slot",
+            ctx["category"],
+            user_id,
+            user_id,
+            quantity,
+            unit,
+            price,
+            subsidy,
+            price - subsidy,
+            quantity if group else 0,
+            group,
+        )
+        await conn.execute(
+            "INSERT INTO outbox_events (id, topic, payload, created_at, attempts) VALUES ($1, $2, $3::jsonb, now(), 0)",
+            uuid.uuid4(),
+            "booking.confirmed",
+            json.dumps({"booking_id": str(row["id"])}),
+        )
+        await conn.execute("SELECT pg_notify($1, '')", "linli_outbox")
+    out = {k: (str(v) if isinstance(v, uuid.UUID) else v) for k, v in dict(row).items()}
+    return Response(out, status_code=201)
+
+
+app = Litestar(route_handlers=[health, book], on_startup=[_start], on_shutdown=[_stop], debug=False)
