@@ -28,6 +28,7 @@ class DemoContext:
 DemoStep = Callable[[DemoContext], Awaitable[None]]
 DEMO_STEPS: list[tuple[str, str]] = [
     # (module, function) loaded lazily so the demo only imports what exists
+    ("partners.demo", "load"),
     ("volunteers.demo", "load"),
     ("welfare.demo", "load"),
 ]
