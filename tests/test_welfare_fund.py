@@ -15,7 +15,9 @@ from tests.welfare_api import API, balance, deposit, fund_setup, ledger_counts, 
 
 async def test_district_grant_is_deposited_and_shows_in_the_balance(client):
     fund = await fund_setup(client)
-    r = await deposit(client, fund, 5_000_000, "区民政局2026年社区救助专项拨款", source="government_grant", payer="区民政局")
+    r = await deposit(
+        client, fund, 5_000_000, "区民政局2026年社区救助专项拨款", source="government_grant", payer="区民政局"
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["amount_fen"] == 5_000_000
@@ -133,9 +135,8 @@ async def test_relief_needs_a_second_person_and_then_leaves_the_fund(client):
     assert ok.status_code == 200, ok.text
     assert ok.json()["status"] == "approved"
     assert await balance(client, fund) == 70_000
-    tx = await db.fetchrow(
-        "SELECT source_type, source_id FROM welfare_transactions WHERE kind = 'disbursement'"
-    )
+    tx = await db.fetchrow("SELECT source_type, source_id FROM welfare_transactions WHERE kind = 'disbursement'")
+    assert tx is not None
     assert tx["source_type"] == "disbursement" and str(tx["source_id"]) == request["id"]
     again = await client.post(f"{API}/welfare-disbursements/{request['id']}/approve", headers=second_admin.headers)
     assert again.status_code == 409

@@ -83,7 +83,7 @@ async def test_chart_shows_money_returned_and_spent_per_month(client):
     assert r.headers["content-type"].startswith("image/svg+xml")
     svg = ET.fromstring(r.text)
     bars = {
-        (el.get("data-period"), el.get("class")): int(el.get("data-fen"))
+        (el.get("data-period"), el.get("class")): int(el.get("data-fen", "0"))
         for el in svg.iter("{http://www.w3.org/2000/svg}rect")
         if el.get("data-period")
     }

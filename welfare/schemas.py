@@ -11,7 +11,6 @@ from pydantic import BaseModel, BeforeValidator, Field, field_validator
 from welfare.periods import PERIOD_PATTERN
 
 
-
 def _integer_fen(value: object) -> object:
     # Litestar validates bodies in lax mode; money must still be a JSON integer (no "100", no 100.0, no true).
     if isinstance(value, bool) or not isinstance(value, int):
