@@ -320,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
             "warning",
             "--no-access-log",
         ]
-        results = {}
+        results: dict[str, dict[str, float]] = {}
         # Both contenders run in the same run, one after the other on the same machine and database.
         with (
             process(api_cmd, env, tmp / "api.log", f"http://127.0.0.1:{app_port}/health/ready"),
