@@ -86,9 +86,23 @@ class BookingController(Controller):
             return await bookings.no_show(actor=user, booking_id=booking_id)
 
     @post("/{booking_id:uuid}/review", status_code=201)
-    async def review(self, user: CurrentUser, booking_id: UUID, data: ReviewIn = Body()) -> ReviewOut:
-        async with db.unit_of_work():
-            return await feedback.review(actor=user, booking_id=booking_id, review_in=data)
+    async def review(
+        self,
+        request: Request[Any, Any, Any],
+        user: CurrentUser,
+        booking_id: UUID,
+        data: ReviewIn = Body(),
+        idempotency_key: str | None = IDEMPOTENCY_KEY,
+    ) -> Response[ReviewOut]:
+        return await respond_once(
+            user_id=user.id,
+            key=idempotency_key,
+            method="POST",
+            path=request.url.path,
+            body=data.model_dump(mode="json"),
+            status_code=201,
+            run=lambda: feedback.review(actor=user, booking_id=booking_id, review_in=data),
+        )
 
     @get("/{booking_id:uuid}/review")
     async def get_review(self, user: CurrentUser, booking_id: UUID) -> ReviewOut:
@@ -115,9 +129,24 @@ class WaitlistController(Controller):
     tags = ["bookings"]
 
     @post("/", status_code=201)
-    async def join(self, user: CurrentUser, slot_id: UUID, data: WaitlistIn = Body()) -> WaitlistOut:
-        async with db.unit_of_work():
-            return await waitlist.join(actor=user, slot_id=slot_id, waitlist_in=data)
+    async def join(
+        self,
+        request: Request[Any, Any, Any],
+        user: CurrentUser,
+        slot_id: UUID,
+        data: WaitlistIn = Body(),
+        idempotency_key: str | None = IDEMPOTENCY_KEY,
+    ) -> Response[WaitlistOut]:
+        """Queue for a full slot; freed places are booked automatically, first come first served."""
+        return await respond_once(
+            user_id=user.id,
+            key=idempotency_key,
+            method="POST",
+            path=request.url.path,
+            body=data.model_dump(mode="json"),
+            status_code=201,
+            run=lambda: waitlist.join(actor=user, slot_id=slot_id, waitlist_in=data),
+        )
 
     @get("/me")
     async def mine(self, user: CurrentUser, slot_id: UUID) -> WaitlistOut:
@@ -182,9 +211,22 @@ class ComplaintController(Controller):
     tags = ["complaints"]
 
     @post("/", status_code=201)
-    async def file(self, user: CurrentUser, data: ComplaintIn = Body()) -> ComplaintOut:
-        async with db.unit_of_work():
-            return await feedback.file_complaint(actor=user, complaint_in=data)
+    async def file(
+        self,
+        request: Request[Any, Any, Any],
+        user: CurrentUser,
+        data: ComplaintIn = Body(),
+        idempotency_key: str | None = IDEMPOTENCY_KEY,
+    ) -> Response[ComplaintOut]:
+        return await respond_once(
+            user_id=user.id,
+            key=idempotency_key,
+            method="POST",
+            path=request.url.path,
+            body=data.model_dump(mode="json"),
+            status_code=201,
+            run=lambda: feedback.file_complaint(actor=user, complaint_in=data),
+        )
 
     @get("/{complaint_id:uuid}")
     async def retrieve(self, user: CurrentUser, complaint_id: UUID) -> ComplaintOut:

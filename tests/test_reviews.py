@@ -164,3 +164,15 @@ async def test_complaint_access_and_bad_input(client):
     r = await client.get(f"/api/v1/partners/{c.partner.id}/reports/service-quality", headers=other.staff.headers)
     assert r.status_code in (403, 404)
     assert (await client.get(f"/api/v1/complaints/{cid}", headers=a.headers)).json()["status"] == "filed"
+
+
+async def test_a_retried_complaint_is_filed_once(client):
+    c = await canteen(client)
+    a = await resident(client, c.setup)
+    b = await completed_booking(client, c, a)
+    h = {**a.headers, "Idempotency-Key": "complaint-1"}
+    body = {"booking_id": b["id"], "content": "送餐迟到"}
+    r1 = await client.post("/api/v1/complaints", json=body, headers=h)
+    r2 = await client.post("/api/v1/complaints", json=body, headers=h)
+    assert r1.status_code == r2.status_code == 201 and r1.json()["id"] == r2.json()["id"]
+    assert await count("complaints") == 1
