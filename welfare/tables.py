@@ -150,7 +150,7 @@ class SettlementLine(Table, tablename="settlement_lines"):
     """A booking settled: its primary key is the booking, so each booking is settled exactly once."""
 
     booking_id = UUID(primary_key=True)
-    batch_id = UUID(null=False, index=True)
+    batch_id = UUID(null=False)
     community_id = UUID(null=False)
     partner_id = UUID(null=False)
     period = Varchar(length=7, null=False)
