@@ -223,13 +223,20 @@ async def settle_partner(*, batch_id: UUID) -> BatchResult | None:
 
 
 async def request_all(*, period: str) -> int:
-    """The monthly schedule: queue `period` for every community (once per community and period)."""
+    """The monthly schedule: queue `period` for every community that has something to settle in it (once
+    per community and period; a community with no unsettled completed booking needs no run)."""
     from linli import idempotency
 
     count = 0
-    for row in await db.fetch("SELECT id FROM communities ORDER BY id"):
-        if await idempotency.claim(consumer="welfare.monthly_settlement", key=f"{period}:{row['id']}"):
-            await request(actor=None, community_id=row["id"], period=period, trigger="schedule")
+    due = await db.fetch(
+        "SELECT DISTINCT b.community_id FROM bookings b WHERE b.completed_period = $1 AND b.status = 'completed'"
+        " AND NOT EXISTS (SELECT 1 FROM settlement_lines l WHERE l.booking_id = b.id) ORDER BY b.community_id",
+        period,
+    )
+    for row in due:
+        community_id = row["community_id"]
+        if await idempotency.claim(consumer="welfare.monthly_settlement", key=f"{period}:{community_id}"):
+            await request(actor=None, community_id=community_id, period=period, trigger="schedule")
             count += 1
     return count
 
