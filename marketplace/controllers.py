@@ -148,6 +148,11 @@ class WaitlistController(Controller):
             run=lambda: waitlist.join(actor=user, slot_id=slot_id, waitlist_in=data),
         )
 
+    @get("/")
+    async def line(self, user: CurrentUser, slot_id: UUID) -> list[WaitlistOut]:
+        """The waiting line, for the partner's staff and the community's staff."""
+        return await waitlist.get_all(actor=user, slot_id=slot_id)
+
     @get("/me")
     async def mine(self, user: CurrentUser, slot_id: UUID) -> WaitlistOut:
         return await waitlist.get_mine(actor=user, slot_id=slot_id)

@@ -121,3 +121,20 @@ async def test_waitlist_bad_input_and_strangers(client):
     )
     assert await count("waitlist_entries") == 0
     _ = UUID
+
+
+async def test_partner_sees_the_line_and_strangers_do_not(client):
+    c = await canteen(client, capacity=1)
+    a = await resident(client, c.setup, "甲")
+    b = await resident(client, c.setup, "乙")
+    d = await resident(client, c.setup, "丙")
+    await book(client, a, c.slot_id)
+    await join(client, b, c.slot_id)
+    await join(client, d, c.slot_id)
+    r = await client.get(f"/api/v1/slots/{c.slot_id}/waitlist", headers=c.staff.headers)
+    assert r.status_code == 200, r.text
+    assert [(e["resident_id"], e["position"]) for e in r.json()] == [(b.id, 1), (d.id, 2)]
+    other = await canteen(client, name="别的社区")
+    for who in (b, other.staff, other.setup.staff):
+        r = await client.get(f"/api/v1/slots/{c.slot_id}/waitlist", headers=who.headers)
+        assert r.status_code in (403, 404), r.text

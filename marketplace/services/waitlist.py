@@ -24,6 +24,7 @@ from marketplace.errors import (
 )
 from marketplace.schemas import WaitlistIn, WaitlistOut
 from marketplace.services.placing import check_bookable, slot_context, take_places
+from partners import services as partners
 
 _COLUMNS = "id, slot_id, resident_id, quantity, status, booking_id, created_at"
 
@@ -86,6 +87,20 @@ async def _mine(actor: CurrentUser, slot_id: UUID, *, for_update: bool = False) 
 async def get_mine(*, actor: CurrentUser, slot_id: UUID) -> WaitlistOut:
     """The caller's latest entry on this slot's waitlist, with their place in line while waiting."""
     return await _out(await _mine(actor, slot_id))
+
+
+async def get_all(*, actor: CurrentUser, slot_id: UUID) -> list[WaitlistOut]:
+    """The slot's waiting line, in order, for the partner side (its staff and its community's staff)."""
+    partner_id = await db.fetchval("SELECT partner_id FROM slots WHERE id = $1", slot_id)
+    if partner_id is None:
+        raise NotFound("no such slot", code=SLOT_NOT_FOUND)
+    await partners.require_partner_role(actor, partner_id, "staff")
+    rows = await db.fetch(
+        f"SELECT {_COLUMNS}, row_number() OVER (ORDER BY created_at, id) AS position FROM waitlist_entries"
+        " WHERE slot_id = $1 AND status = 'waiting' ORDER BY created_at, id",
+        slot_id,
+    )
+    return [WaitlistOut(**dict(r)) for r in rows]
 
 
 async def leave(*, actor: CurrentUser, slot_id: UUID) -> WaitlistOut:
