@@ -26,6 +26,9 @@ MAX_DAILY_LIMIT = 100
 
 
 def _clean(v: str) -> str:
+    # PostgreSQL text cannot hold NUL; refuse it here rather than fail in the database.
+    if "\x00" in v:
+        raise ValueError("must not contain NUL characters")
     return unicodedata.normalize("NFC", v).strip()
 
 

@@ -60,7 +60,7 @@ def search_grams(title: str, description: str, partner_name: str = "") -> list[s
 
 def normalise_query(q: str) -> str:
     """The query as matched: normalised; pinyin typed with spaces or apostrophes (`ai xin`, `xi'an`) joined."""
-    q = normalise(q).replace(SEPARATOR, "")
+    q = normalise(q).replace(SEPARATOR, "").replace("\x00", "")
     if _PINYIN_QUERY.match(q):
         q = q.replace(" ", "").replace("'", "")
     return q

@@ -25,7 +25,7 @@ class CapacityIn(BaseModel):
 
 
 class CancelIn(BaseModel):
-    reason: str = Field(default="", max_length=500)
+    reason: str = Field(default="", max_length=500, pattern=r"^[^\x00]*$")
 
 
 class SlotOut(BaseModel):

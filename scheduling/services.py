@@ -99,7 +99,11 @@ async def create_slot(*, actor: CurrentUser, offering_id: UUID, slot_in: SlotIn)
     if offering.status == "archived":
         raise InvalidTransition(entity="offering", current="archived", action="add slots")
     tz = await zone_of(offering.community_id)
-    starts_at, ends_at = localise(slot_in.starts_at, tz), localise(slot_in.ends_at, tz)
+    try:
+        starts_at = localise(slot_in.starts_at, tz).astimezone(UTC)
+        ends_at = localise(slot_in.ends_at, tz).astimezone(UTC)
+    except OverflowError:  # e.g. year 1 or 9999 shifted across the date line
+        raise BadInput("starts_at / ends_at out of range", code=SLOT_TIMES_INVALID) from None
     now = datetime.now(UTC)
     if ends_at <= starts_at:
         raise BadInput("ends_at must be after starts_at", code=SLOT_TIMES_INVALID)
@@ -187,9 +191,9 @@ def parse_bound(value: str | None, tz: ZoneInfo, *, name: str) -> datetime | Non
         return None
     try:
         if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=tz)
-        return localise(datetime.fromisoformat(value.replace("Z", "+00:00")), tz)
-    except ValueError:
+            return datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=tz).astimezone(UTC)
+        return localise(datetime.fromisoformat(value.replace("Z", "+00:00")), tz).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise BadInput(f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 datetime") from None
 
 
@@ -200,7 +204,10 @@ async def get_slots(
     offering = await offerings.get_visible(actor=actor, offering_id=offering_id)
     tz = await zone_of(offering.community_id)
     lower = parse_bound(from_, tz, name="from") or datetime.now(UTC)
-    upper = parse_bound(to, tz, name="to") or lower + timedelta(days=14)
+    try:
+        upper = parse_bound(to, tz, name="to") or lower + timedelta(days=14)
+    except OverflowError:
+        raise BadInput("to is out of range") from None
     if upper <= lower:
         raise BadInput("to must be after from")
     if upper - lower > MAX_LIST_RANGE:

@@ -80,6 +80,7 @@ async def test_like_wildcards_in_queries_are_literal(client, catalog):
     assert await titles(client, q="%") == []
     assert await titles(client, q="_") == []
     assert await titles(client, q="a%n") == []
+    assert await titles(client, q="食\x00堂") == ["爱心食堂午餐"]
 
 
 async def test_filters_by_category_community_and_partner(client, catalog):

@@ -118,6 +118,7 @@ async def test_pending_and_suspended_partners_cannot_publish_or_sell(client):
         {"subsidies": ["elderly"]},
         {"title": ""},
         {"title": "   "},
+        {"title": "午餐\u0000"},
         {"title": "餐" * 101},
         {"description": "餐" * 2001},
         {"category": "weapons"},

@@ -94,6 +94,9 @@ async def test_naive_times_are_the_communitys_local_time(client, canteen):
         ({"starts_at": "+2d 11:30", "ends_at": "+40d 12:30", "capacity": 5}, 422),
         ({"starts_at": "+400d 11:30", "ends_at": "+400d 12:30", "capacity": 5}, 422),
         ({"ends_at": "+2d 12:30", "capacity": 5}, 422),
+        ({"starts_at": "0001-01-01T00:00:00", "ends_at": "0001-01-01T01:00:00", "capacity": 5}, 422),
+        ({"starts_at": "9999-12-31T22:00:00", "ends_at": "9999-12-31T23:00:00", "capacity": 5}, 422),
+        ({"starts_at": "9999-12-31T22:00:00-12:00", "ends_at": "9999-12-31T23:00:00-12:00", "capacity": 5}, 422),
     ],
 )
 async def test_bad_slots_are_refused_and_nothing_is_written(client, canteen, body, status):
