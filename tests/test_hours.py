@@ -150,6 +150,7 @@ async def test_forgotten_check_out_is_closed_by_the_worker_and_needs_review(clie
     async with db.unit_of_work():
         assert await hours.auto_check_out(now=datetime.now(UTC) + timedelta(hours=5)) == 1
     row = await db.fetchrow("SELECT * FROM volunteer_assignments WHERE id = $1", UUID(assignment))
+    assert row is not None
     assert row["status"] == "checked_out"
     assert row["auto_checked_out"] and row["needs_review"]
     assert row["checked_out_at"] == datetime.fromisoformat(t["ends_at"])

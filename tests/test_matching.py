@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import random
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -17,14 +18,14 @@ MON_9 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 MON_11 = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 
 
-def _task(**kw) -> TaskSpec:
-    base = dict(task_id="t", starts_at=MON_9, ends_at=MON_11, required_skills={"meal_delivery": 2})
+def _task(**kw: Any) -> TaskSpec:
+    base: dict[str, Any] = dict(task_id="t", starts_at=MON_9, ends_at=MON_11, required_skills={"meal_delivery": 2})
     base.update(kw)
     return TaskSpec(**base)
 
 
-def _volunteer(**kw) -> Candidate:
-    base = dict(volunteer_id="v", skills={"meal_delivery": 3}, availability=[(1, 8 * 60, 12 * 60)])
+def _volunteer(**kw: Any) -> Candidate:
+    base: dict[str, Any] = dict(volunteer_id="v", skills={"meal_delivery": 3}, availability=[(1, 8 * 60, 12 * 60)])
     base.update(kw)
     return Candidate(**base)
 
@@ -145,7 +146,9 @@ def test_batch_assignment_equals_brute_force_optimum(seed):
     while sum(t.places for t in tasks) > 5:
         tasks.pop()
     volunteers = [f"v{j}" for j in range(rng.randint(1, 4))]
-    edges = {t.task_id: {v: rng.randint(1, 100) for v in volunteers if rng.random() < 0.7} for t in tasks}
+    edges: dict[Any, dict[Any, int]] = {
+        t.task_id: {v: rng.randint(1, 100) for v in volunteers if rng.random() < 0.7} for t in tasks
+    }
     got = matching.solve(tasks, edges)
     assert matching.total(got) == _brute_force(tasks, edges)
     # and the answer is feasible: places respected, scores real, no volunteer twice in a group

@@ -155,6 +155,9 @@ async def test_ledger_refuses_unbalanced_or_edited_entries(client):
     account = await db.fetchval("SELECT id FROM timebank_accounts WHERE kind = 'issuance'")
     with pytest.raises(asyncpg.PostgresError, match="does not balance"):
         async with db.unit_of_work():
+            # Checked at commit normally; IMMEDIATE makes the same trigger fire at the statement (a failing COMMIT
+            # would leave Piccolo's pooled connection unreleased).
+            await db.execute("SET CONSTRAINTS timebank_entries_balanced IMMEDIATE")
             txn = await db.fetchval(
                 "INSERT INTO timebank_transactions (id, community_id, kind, source_key, memo, created_at)"
                 " VALUES (gen_random_uuid(), $1, 'credit', 'bad', '', now()) RETURNING id",

@@ -131,6 +131,7 @@ async def test_offer_notification_reaches_the_volunteer_once(client):
     )
     assert r.status_code == 201
     event = await db.fetchrow("SELECT id, payload FROM outbox_events WHERE topic = 'volunteers.offered'")
+    assert event is not None
     payload = json.loads(event["payload"]) if isinstance(event["payload"], str) else event["payload"]
     for _ in range(2):
         await actors.notify_offer(str(event["id"]), payload)

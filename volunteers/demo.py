@@ -78,7 +78,9 @@ async def load(ctx: DemoContext) -> None:
             vid = (
                 await profiles.create(
                     actor=person,
-                    volunteer_in=VolunteerIn(community_id=cid, skills=skills, availability=windows, **extra),
+                    volunteer_in=VolunteerIn.model_validate(
+                        {"community_id": cid, "skills": skills, "availability": windows, **extra}
+                    ),
                 )
             ).id
         volunteers[key] = vid
@@ -100,12 +102,13 @@ async def load(ctx: DemoContext) -> None:
     def local(hour: int, minute: int = 0, days: int = 0) -> datetime:
         return datetime(tomorrow.year, tomorrow.month, tomorrow.day, hour, minute, tzinfo=tz) + timedelta(days=days)
 
-    for title, skills_needed, needed, start, end, extra_kw in [
-        ("爱心食堂午餐配送", [RequiredSkill(code="meal_delivery", min_level=2)], 2, local(11), local(13), {}),
-        ("陪陈阿婆去医院复诊", [RequiredSkill(code="escort_clinic", min_level=2)], 1, local(9), local(11, 30), {}),
-        ("周末义剪", [RequiredSkill(code="haircut", min_level=3)], 1, local(14, days=2), local(17, days=2), {}),
-        ("社区急救知识讲座协助", [RequiredSkill(code="first_aid", min_level=2)], 1, local(15), local(16, 30), {}),
-    ]:
+    plan: list[tuple[str, list[RequiredSkill], int, datetime, datetime]] = [
+        ("爱心食堂午餐配送", [RequiredSkill(code="meal_delivery", min_level=2)], 2, local(11), local(13)),
+        ("陪陈阿婆去医院复诊", [RequiredSkill(code="escort_clinic", min_level=2)], 1, local(9), local(11, 30)),
+        ("周末义剪", [RequiredSkill(code="haircut", min_level=3)], 1, local(14, days=2), local(17, days=2)),
+        ("社区急救知识讲座协助", [RequiredSkill(code="first_aid", min_level=2)], 1, local(15), local(16, 30)),
+    ]
+    for title, skills_needed, needed, start, end in plan:
         await tasks.create(
             actor=staff,
             task_in=TaskIn(
@@ -117,6 +120,5 @@ async def load(ctx: DemoContext) -> None:
                 ends_at=end,
                 location="光阳社区党群服务中心",
                 grid_id=grids.get("第一网格"),
-                **extra_kw,
             ),
         )

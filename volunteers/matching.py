@@ -271,7 +271,7 @@ def overlap_groups(tasks: Sequence[BatchTask]) -> list[list[int]]:
 
 def solve(
     tasks: Sequence[BatchTask],
-    edges: Mapping[Hashable, Mapping[Hashable, int]],
+    edges: Mapping[Any, Mapping[Any, int]],
     *,
     cap_left: Callable[[Hashable, date], int | None] | None = None,
 ) -> list[tuple[Hashable, Hashable, int]]:
@@ -322,9 +322,7 @@ def solve(
     return result
 
 
-def greedy(
-    tasks: Sequence[BatchTask], edges: Mapping[Hashable, Mapping[Hashable, int]]
-) -> list[tuple[Hashable, Hashable, int]]:
+def greedy(tasks: Sequence[BatchTask], edges: Mapping[Any, Mapping[Any, int]]) -> list[tuple[Hashable, Hashable, int]]:
     """The baseline a greedy loop would give: best pairs first (used only to compare against `solve`)."""
     group_of: dict[int, int] = {}
     for g, group in enumerate(overlap_groups(tasks)):

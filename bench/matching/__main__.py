@@ -56,13 +56,13 @@ def build(n_tasks: int, n_volunteers: int, seed: int) -> tuple[list[TaskSpec], l
     tasks = []
     for i in range(n_tasks):
         day = rng.randint(0, 13)
-        start = monday + timedelta(days=day, hours=rng.randint(8, 18), minutes=rng.choice([0, 30]))
+        task_start = monday + timedelta(days=day, hours=rng.randint(8, 18), minutes=rng.choice([0, 30]))
         required = {s: rng.randint(1, 4) for s in rng.sample(SKILLS, rng.randint(1, 2))}
         tasks.append(
             TaskSpec(
                 task_id=i,
-                starts_at=start,
-                ends_at=start + timedelta(minutes=rng.choice([60, 90, 120, 180])),
+                starts_at=task_start,
+                ends_at=task_start + timedelta(minutes=rng.choice([60, 90, 120, 180])),
                 timezone=TZ,
                 required_skills=required,
                 required_certificates=frozenset({"first_aid"}) if rng.random() < 0.1 else frozenset(),

@@ -361,16 +361,18 @@ async def batch_assign(*, actor: CurrentUser, community_id: UUID, now: datetime 
         batch.append(
             matching.BatchTask(task["id"], task["starts_at"], task["ends_at"], places, prepared.week, prepared.minutes)
         )
-        row: dict[Hashable, int] = {}
-        for s in matching.rank(spec, pool, exclude=await _excluded(task)):
-            row[s.volunteer_id] = s.score
-            scored_by[(task["id"], s.volunteer_id)] = s
-        edges[task["id"]] = row
+        task_edges: dict[Hashable, int] = {}
+        for scored in matching.rank(spec, pool, exclude=await _excluded(task)):
+            task_edges[scored.volunteer_id] = scored.score
+            scored_by[(task["id"], scored.volunteer_id)] = scored
+        edges[task["id"]] = task_edges
 
     week_held: dict[tuple[Hashable, date], int] = defaultdict(int)
     for c in pool:
-        for s, e in c.committed:
-            week_held[(c.volunteer_id, matching.week_of(s, tz))] += matching.minutes_between(s, e)
+        for held_start, held_end in c.committed:
+            week_held[(c.volunteer_id, matching.week_of(held_start, tz))] += matching.minutes_between(
+                held_start, held_end
+            )
 
     def cap_left(volunteer: Hashable, week: date) -> int | None:
         cap = by_id[volunteer].weekly_cap_minutes
