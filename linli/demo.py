@@ -29,6 +29,7 @@ DemoStep = Callable[[DemoContext], Awaitable[None]]
 DEMO_STEPS: list[tuple[str, str]] = [
     # (module, function) loaded lazily so the demo only imports what exists
     ("partners.demo", "load"),
+    ("marketplace.demo", "load"),
     ("volunteers.demo", "load"),
     ("welfare.demo", "load"),
 ]
