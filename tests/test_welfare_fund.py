@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from uuid import UUID
 
 import asyncpg
@@ -214,19 +215,39 @@ async def test_the_database_refuses_an_unbalanced_transaction_at_commit(client):
     fund = await fund_setup(client)
     await deposit(client, fund, 1_000)
     fund_account = await db.fetchval("SELECT id FROM welfare_accounts WHERE key = 'fund'")
-    with pytest.raises(asyncpg.PostgresError, match="unbalanced"):
-        async with db.unit_of_work():
-            await db.execute(
-                "INSERT INTO welfare_transactions (id, community_id, kind, source_type, source_id, period)"
-                " VALUES ('00000000-0000-0000-0000-0000000000aa', $1, 'deposit', 'deposit', gen_random_uuid(),"
-                " '2026-10')",
-                UUID(fund.id),
-            )
-            await db.execute(
-                "INSERT INTO welfare_entries (id, transaction_id, community_id, account_id, amount_fen)"
-                " VALUES (gen_random_uuid(), '00000000-0000-0000-0000-0000000000aa', $1, $2, 999)",
-                UUID(fund.id),
-                fund_account,
-            )
+    # A raw connection of its own: a failed COMMIT inside Piccolo's transaction would not return a pooled one.
+    conn = await asyncpg.connect(os.environ["DATABASE_URL"])
+    try:
+        with pytest.raises(asyncpg.PostgresError, match="unbalanced"):
+            async with conn.transaction():
+                tx = await conn.fetchval(
+                    "INSERT INTO welfare_transactions (id, community_id, kind, source_type, source_id, period)"
+                    " VALUES (gen_random_uuid(), $1, 'deposit', 'deposit', gen_random_uuid(), '2026-10') RETURNING id",
+                    UUID(fund.id),
+                )
+                await conn.execute(
+                    "INSERT INTO welfare_entries (id, transaction_id, community_id, account_id, amount_fen)"
+                    " VALUES (gen_random_uuid(), $1, $2, $3, 999)",
+                    tx,
+                    UUID(fund.id),
+                    fund_account,
+                )
+    finally:
+        await conn.close()
     assert await balance(client, fund) == 1_000
     assert await ledger_counts() == (1, 2)
+
+
+async def test_outsiders_cannot_see_or_approve_relief_of_another_community(client):
+    fund = await fund_setup(client)
+    other = await fund_setup(client, "白龙社区")
+    await deposit(client, fund, 100_000)
+    request = await _relief(client, fund, 1_000)
+    for path in (f"{API}/welfare-disbursements/{request['id']}",):
+        assert (await client.get(path, headers=other.admin.headers)).status_code == 404
+    r = await client.post(f"{API}/welfare-disbursements/{request['id']}/approve", headers=other.admin.headers)
+    assert r.status_code == 404
+    r = await client.post(f"{API}/welfare-disbursements/{request['id']}/reject", headers=other.admin.headers)
+    assert r.status_code == 404
+    assert await balance(client, fund) == 100_000
+    assert await db.fetchval("SELECT status FROM welfare_disbursements") == "requested"

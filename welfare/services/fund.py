@@ -154,7 +154,7 @@ async def reverse_transaction(*, actor: CurrentUser, transaction_id: UUID, rever
     """Correct a deposit by posting its reversal (community admins). Settlement postings are never reversed
     by hand: their bookings stay settled, and reconciliation would flag the gap."""
     row = await db.fetchrow("SELECT community_id, kind FROM welfare_transactions WHERE id = $1", transaction_id)
-    if row is None:
+    if row is None or not await access.has_role(actor, row["community_id"], "staff"):
         raise NotFound("no such transaction", code=TRANSACTION_NOT_FOUND)
     await access.require_role(actor, row["community_id"], "admin")
     if row["kind"] != "deposit":
@@ -206,6 +206,14 @@ async def _disbursement(disbursement_id: UUID, *, for_update: bool = False) -> D
     return DisbursementOut(**dict(row))
 
 
+async def _visible_disbursement(actor: CurrentUser, disbursement_id: UUID) -> DisbursementOut:
+    """The disbursement if the caller is staff of its community; 404 otherwise (it names a resident)."""
+    current = await _disbursement(disbursement_id)
+    if not await access.has_role(actor, current.community_id, "staff"):
+        raise NotFound("no such disbursement", code=DISBURSEMENT_NOT_FOUND)
+    return current
+
+
 async def request_disbursement(
     *, actor: CurrentUser, community_id: UUID, disbursement_in: DisbursementIn
 ) -> DisbursementOut:
@@ -246,7 +254,7 @@ async def approve_disbursement(
 ) -> DisbursementOut:
     """The second person approves (a community admin other than the requester); the money moves now:
     fund −amount, relief payable +amount. 409 if the fund cannot cover it."""
-    current = await _disbursement(disbursement_id)
+    current = await _visible_disbursement(actor, disbursement_id)
     await access.require_role(actor, current.community_id, "admin")
     fund = await ledger.lock_fund(community_id=current.community_id)
     current = await _disbursement(disbursement_id, for_update=True)
@@ -291,7 +299,7 @@ async def approve_disbursement(
 
 
 async def reject_disbursement(*, actor: CurrentUser, disbursement_id: UUID, decision_in: DecisionIn) -> DisbursementOut:
-    current = await _disbursement(disbursement_id)
+    current = await _visible_disbursement(actor, disbursement_id)
     await access.require_role(actor, current.community_id, "admin")
     current = await _disbursement(disbursement_id, for_update=True)
     if current.status != "requested":
@@ -313,9 +321,7 @@ async def reject_disbursement(*, actor: CurrentUser, disbursement_id: UUID, deci
 
 
 async def get_disbursement(*, actor: CurrentUser, disbursement_id: UUID) -> DisbursementOut:
-    current = await _disbursement(disbursement_id)
-    await access.require_role(actor, current.community_id, "staff")
-    return current
+    return await _visible_disbursement(actor, disbursement_id)
 
 
 async def get_disbursements(
