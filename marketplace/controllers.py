@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, post
@@ -278,6 +278,19 @@ class PartnerMarketplaceController(Controller):
         offset: int = Parameter(default=0, ge=0, le=100_000),
     ) -> list[ReviewOut]:
         return await feedback.get_partner_reviews(actor=user, partner_id=partner_id, limit=limit, offset=offset)
+
+    @get("/complaints")
+    async def partner_complaints(
+        self,
+        user: CurrentUser,
+        partner_id: UUID,
+        status: Literal["filed", "handled", "resolved"] | None = None,
+        limit: int = Parameter(default=50, ge=1, le=200),
+        offset: int = Parameter(default=0, ge=0, le=100_000),
+    ) -> list[ComplaintOut]:
+        return await feedback.get_partner_complaints(
+            actor=user, partner_id=partner_id, status=status, limit=limit, offset=offset
+        )
 
     @get("/reports/sla")
     async def partner_sla(

@@ -163,6 +163,19 @@ async def test_complaint_access_and_bad_input(client):
     assert_problem(r, 403)
     r = await client.get(f"/api/v1/partners/{c.partner.id}/reports/service-quality", headers=other.staff.headers)
     assert r.status_code in (403, 404)
+    for who in (a, other.staff, other.setup.staff):
+        r = await client.get(f"/api/v1/partners/{c.partner.id}/complaints", headers=who.headers)
+        assert r.status_code in (403, 404), r.text
+    listed = await client.get(
+        f"/api/v1/partners/{c.partner.id}/complaints", params={"status": "filed"}, headers=c.staff.headers
+    )
+    assert [x["id"] for x in listed.json()] == [cid]
+    assert_problem(
+        await client.get(
+            f"/api/v1/partners/{c.partner.id}/complaints", params={"status": "x"}, headers=c.staff.headers
+        ),
+        422,
+    )
     assert (await client.get(f"/api/v1/complaints/{cid}", headers=a.headers)).json()["status"] == "filed"
 
 

@@ -117,6 +117,22 @@ async def file_complaint(*, actor: CurrentUser, complaint_in: ComplaintIn) -> Co
     return _complaint(row)
 
 
+async def get_partner_complaints(
+    *, actor: CurrentUser, partner_id: UUID, status: str | None, limit: int, offset: int
+) -> list[ComplaintOut]:
+    """A partner's complaints (newest first), for its staff and its community's staff to work through."""
+    await partners.require_partner_role(actor, partner_id, "staff")
+    rows = await db.fetch(
+        f"SELECT {_COMPLAINT_COLUMNS} FROM complaints WHERE partner_id = $1 AND ($2::text IS NULL OR status = $2)"
+        " ORDER BY created_at DESC, id LIMIT $3 OFFSET $4",
+        partner_id,
+        status,
+        limit,
+        offset,
+    )
+    return [_complaint(r) for r in rows]
+
+
 async def _complaint_for(actor: CurrentUser, complaint_id: UUID) -> tuple[Any, bool]:
     """The complaint if the caller is its resident or on the partner side (404 otherwise), locked."""
     row = await db.fetchrow(f"SELECT {_COMPLAINT_COLUMNS} FROM complaints WHERE id = $1 FOR UPDATE", complaint_id)
