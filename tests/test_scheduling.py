@@ -445,3 +445,27 @@ async def test_calendar_feed_lists_open_slots(client, canteen):
     assert events[0].decoded("dtstart") == local(days=1)
     draft = await offering(client, p, title="草稿")
     assert (await client.get(f"{API}/offerings/{draft['id']}/calendar.ics")).status_code == 404
+
+
+async def test_schedules_are_listed_and_ended_only_by_the_partner(client, canteen):
+    setup, p, o = canteen
+    waiter = await partner_staff(client, p)
+    other = await community_with_staff(client, "海甸社区")
+    rival = await approved_partner(client, setup, name="邻家食堂")
+    r = await client.post(
+        f"{API}/offerings/{o['id']}/schedules",
+        json={"weekdays": [2], "start_time": "11:30", "end_time": "12:30", "capacity": 9, "valid_from": "2026-01-01"},
+        headers=p.headers,
+    )
+    sid = r.json()["id"]
+    listed = await client.get(f"{API}/offerings/{o['id']}/schedules", headers=waiter.headers)
+    assert [s["id"] for s in listed.json()] == [sid]
+    for person in [rival.admin, other.staff, await sign_up(client, "路人")]:
+        assert (await client.get(f"{API}/offerings/{o['id']}/schedules", headers=person.headers)).status_code == 403
+    for person in [waiter, rival.admin, other.staff, setup.staff]:
+        assert (await client.post(f"{API}/schedules/{sid}/end", headers=person.headers)).status_code in (403, 404)
+    assert (await client.post(f"{API}/schedules/{uuid4()}/end", headers=p.headers)).status_code == 404
+    assert await db.fetchval("SELECT status FROM schedules") == "active"
+    assert (await client.post(f"{API}/schedules/{sid}/end", headers=p.headers)).status_code == 200
+    again = await client.post(f"{API}/schedules/{sid}/end", headers=p.headers)
+    assert (again.status_code, again.json()["code"]) == (409, "invalid_transition")
