@@ -382,3 +382,24 @@ async def test_other_communities_cannot_see_or_match_a_task(client):
     assert r.status_code == 404
     r = await client.get(f"/api/v1/tasks/{t['id']}", headers=other.staff.headers)
     assert r.status_code == 404
+
+
+async def test_the_periodic_sweep_expires_offers_and_closes_forgotten_check_outs(client):
+    from volunteers import tasks as actors
+    from workers.schedules import SCHEDULES
+
+    assert any(s.actor_name == "volunteers.sweep" for s in SCHEDULES)
+    setup = await community_with_staff(client)
+    await catalog(client, setup)
+    await volunteer(client, setup, "甲")
+    await volunteer(client, setup, "乙")
+    t = await task(client, setup)
+    first = (await match(client, setup, t["id"]))[0]
+    await db.execute(
+        "UPDATE volunteer_assignments SET expires_at = now() - interval '1 minute' WHERE id = $1", UUID(first["id"])
+    )
+    await actors.sweep("slot-1")
+    await actors.sweep("slot-1")  # delivered twice: nothing more happens
+    rows = await db.fetch("SELECT id, status FROM volunteer_assignments WHERE task_id = $1", UUID(t["id"]))
+    assert {str(r["id"]): r["status"] for r in rows}[first["id"]] == "expired"
+    assert sorted(r["status"] for r in rows) == ["expired", "offered"]
