@@ -121,6 +121,7 @@ async def settle(community_id: uuid.UUID, concurrency: int) -> tuple[float, int]
         run = await settlement.request(actor=None, community_id=community_id, period=PERIOD, trigger="schedule")
     async with db.unit_of_work():
         await settlement.fan_out(run_id=run.id)
+    print(f"  request + fan-out           {time.perf_counter() - started:8.2f} s", flush=True)
     batches = [r["id"] for r in await db.fetch("SELECT id FROM settlement_run_partners WHERE run_id = $1", run.id)]
     queue: asyncio.Queue[uuid.UUID] = asyncio.Queue()
     for b in batches:

@@ -154,7 +154,8 @@ async def settle_partner(*, batch_id: UUID) -> BatchResult | None:
         f" b.price_fen, coalesce(b.share_rate_bp, 0), {SHARE_SQL}, b.subsidy_fen, b.completed_at"
         " FROM bookings b WHERE b.partner_id = $2 AND b.community_id = $3 AND b.completed_period = $4"
         " AND b.status = 'completed'"
-        " AND NOT EXISTS (SELECT 1 FROM settlement_lines l WHERE l.booking_id = b.id)"
+        # No anti-join here: ON CONFLICT probes the primary key per row, whereas NOT EXISTS made the planner
+        # hash the whole (growing) settlement_lines table once per partner.
         " ORDER BY b.id"
         " ON CONFLICT (booking_id) DO NOTHING"
         " RETURNING price_fen, share_fen, subsidy_fen)"
