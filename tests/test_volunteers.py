@@ -403,3 +403,50 @@ async def test_the_periodic_sweep_expires_offers_and_closes_forgotten_check_outs
     rows = await db.fetch("SELECT id, status FROM volunteer_assignments WHERE task_id = $1", UUID(t["id"]))
     assert {str(r["id"]): r["status"] for r in rows}[first["id"]] == "expired"
     assert sorted(r["status"] for r in rows) == ["expired", "offered"]
+
+
+async def test_a_retried_task_creation_with_the_same_idempotency_key_creates_one_task(client):
+    setup = await community_with_staff(client)
+    await catalog(client, setup)
+    body = {
+        "community_id": setup.id,
+        "title": "食堂帮厨",
+        "volunteers_needed": 2,
+        "starts_at": at(timedelta(hours=2)),
+        "ends_at": at(timedelta(hours=4)),
+    }
+    headers = {**setup.staff.headers, "Idempotency-Key": "task-123"}
+    first = await client.post("/api/v1/tasks", json=body, headers=headers)
+    again = await client.post("/api/v1/tasks", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert await _count("volunteer_tasks") == 1
+
+
+async def test_volunteer_updates_their_own_profile_and_nobody_else_can(client):
+    setup = await community_with_staff(client)
+    await catalog(client, setup)
+    he, profile = await volunteer(client, setup, "何志愿")
+    update = {
+        "skills": [{"code": "haircut", "level": 5}],
+        "availability": [{"weekday": 3, "start": "18:00", "end": "21:00"}],
+        "days_off": ["2026-12-31"],
+        "weekly_cap_minutes": 240,
+        "languages": ["闽南语"],
+    }
+    r = await client.put(f"/api/v1/volunteers/{profile['id']}", json=update, headers=he.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["skills"] == [{"code": "haircut", "level": 5}]
+    assert r.json()["availability"] == [{"weekday": 3, "start": "18:00", "end": "21:00"}]
+    assert r.json()["weekly_cap_minutes"] == 240
+    other = await sign_up(client, "别人")
+    r = await client.put(f"/api/v1/volunteers/{profile['id']}", json=update, headers=other.headers)
+    assert r.status_code == 404
+    r = await client.put(
+        f"/api/v1/volunteers/{profile['id']}",
+        json={**update, "skills": [{"code": "haircut", "level": 6}]},
+        headers=he.headers,
+    )
+    assert r.status_code == 422
+    r = await client.get(f"/api/v1/volunteers/{profile['id']}", headers=he.headers)
+    assert r.json()["skills"] == [{"code": "haircut", "level": 5}]

@@ -136,3 +136,17 @@ async def test_offer_notification_reaches_the_volunteer_once(client):
     for _ in range(2):
         await actors.notify_offer(str(event["id"]), payload)
     assert await _notifications(he.id, "volunteer_offer") == 1
+
+
+async def test_pressing_the_call_button_twice_with_one_key_makes_one_call(client):
+    setup = await community_with_staff(client)
+    await catalog(client, setup)
+    resident = await sign_up(client, "林阿伯")
+    await grant(client, setup.admin, setup.id, resident, "resident")
+    headers = {**resident.headers, "Idempotency-Key": "sos-1"}
+    body = {"community_id": setup.id, "title": "需要帮忙", "urgent": True}
+    first = await client.post("/api/v1/help-requests", json=body, headers=headers)
+    again = await client.post("/api/v1/help-requests", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert await db.fetchval("SELECT count(*) FROM volunteer_tasks") == 1
