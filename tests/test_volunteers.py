@@ -450,3 +450,24 @@ async def test_volunteer_updates_their_own_profile_and_nobody_else_can(client):
     assert r.status_code == 422
     r = await client.get(f"/api/v1/volunteers/{profile['id']}", headers=he.headers)
     assert r.json()["skills"] == [{"code": "haircut", "level": 5}]
+
+
+async def test_a_volunteer_who_cannot_come_gives_the_place_back_and_it_passes_on(client):
+    setup = await community_with_staff(client)
+    await catalog(client, setup)
+    people = {}
+    for name in ("甲", "乙"):
+        person, profile = await volunteer(client, setup, name)
+        people[profile["id"]] = person
+    t = await task(client, setup)
+    offer = (await match(client, setup, t["id"]))[0]
+    holder = people[offer["volunteer_id"]]
+    assert (await act(client, holder, offer["id"], "accept")).status_code == 200
+    assert (await client.get(f"/api/v1/tasks/{t['id']}", headers=setup.staff.headers)).json()["status"] == "full"
+    r = await act(client, holder, offer["id"], "cancel")
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    assert (await client.get(f"/api/v1/tasks/{t['id']}", headers=setup.staff.headers)).json()["status"] == "open"
+    rows = await db.fetch("SELECT volunteer_id, status FROM volunteer_assignments WHERE task_id = $1", UUID(t["id"]))
+    assert sorted(r["status"] for r in rows) == ["cancelled", "offered"]
+    r = await act(client, holder, offer["id"], "check-in")
+    assert r.status_code == 409

@@ -310,6 +310,11 @@ class AssignmentController(Controller):
         async with db.unit_of_work():
             return await offers.decline(actor=user, assignment_id=assignment_id)
 
+    @post("/{assignment_id:uuid}/cancel", status_code=200)
+    async def cancel(self, user: CurrentUser, assignment_id: UUID) -> AssignmentOut:
+        async with db.unit_of_work():
+            return await offers.cancel(actor=user, assignment_id=assignment_id)
+
     @post("/{assignment_id:uuid}/check-in", status_code=200)
     async def check_in(self, user: CurrentUser, assignment_id: UUID, data: CodeIn | None = None) -> AssignmentOut:
         async with db.unit_of_work():

@@ -265,6 +265,30 @@ async def decline(*, actor: CurrentUser, assignment_id: UUID, now: datetime | No
     return assignment_out(row)
 
 
+async def cancel(*, actor: CurrentUser, assignment_id: UUID, now: datetime | None = None) -> AssignmentOut:
+    """The volunteer gives back an accepted place before checking in; it reopens and passes to the next candidate."""
+    now = now or datetime.now(UTC)
+    first = await load_assignment(assignment_id)
+    await require_own_assignment(actor, first)
+    task = await load_task(first["task_id"], for_update=True)
+    assignment = await load_assignment(assignment_id, for_update=True)
+    if assignment["status"] == "cancelled":
+        return assignment_out(assignment)
+    if assignment["status"] != "accepted":
+        raise InvalidTransition(entity="assignment", current=assignment["status"], action="cancel")
+    row = await db.fetchrow(
+        "UPDATE volunteer_assignments SET status = 'cancelled', responded_at = $2 WHERE id = $1 RETURNING *",
+        assignment_id,
+        now,
+    )
+    assert row is not None
+    if task["status"] == "full":
+        task = await db.fetchrow("UPDATE volunteer_tasks SET status = 'open' WHERE id = $1 RETURNING *", task["id"])
+        assert task is not None
+    await offer_next(task, now=now)
+    return assignment_out(row)
+
+
 async def escalate_if_unanswered(task_id: UUID, *, now: datetime) -> bool:
     """An urgent task nobody holds and nobody is still considering goes to community staff (once)."""
     task = await load_task(task_id)
