@@ -47,7 +47,7 @@ from volunteers.schemas import (
     VolunteerSettingsOut,
     VolunteerUpdate,
 )
-from volunteers.services import documents, hours, offers, profiles, tasks, teams
+from volunteers.services import batch, documents, hours, offers, profiles, tasks, teams
 from volunteers.services.common import require_member
 
 IdempotencyKey = Parameter(header="Idempotency-Key", default=None, max_length=200)
@@ -181,7 +181,7 @@ class CommunityVolunteeringController(Controller):
     @post("/tasks/assign", status_code=200)
     async def assign_all(self, user: CurrentUser, community_id: UUID) -> BatchAssignOut:
         async with db.unit_of_work():
-            return await offers.batch_assign(actor=user, community_id=community_id)
+            return await batch.batch_assign(actor=user, community_id=community_id)
 
 
 class TeamController(Controller):

@@ -8,19 +8,17 @@ serialise on their profile row (so two overlapping tasks cannot both be accepted
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Hashable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import asyncpg
 
-from community import access
 from linli import db, outbox
 from linli.auth.security import CurrentUser
 from linli.errors import Conflict, InvalidTransition
 from volunteers import matching
-from volunteers.schemas import AssignmentOut, BatchAssignOut, MatchOut, OfferOut
+from volunteers.schemas import AssignmentOut, MatchOut, OfferOut
 from volunteers.services import candidates
 from volunteers.services.candidates import HELD
 from volunteers.services.common import (
@@ -71,7 +69,7 @@ def assignment_out(row: asyncpg.Record) -> AssignmentOut:
     )
 
 
-async def _counts(task_id: UUID) -> tuple[int, int]:
+async def counts(task_id: UUID) -> tuple[int, int]:
     row = await db.fetchrow(
         "SELECT count(*) FILTER (WHERE status = ANY($2::text[]))::int AS held,"
         " count(*) FILTER (WHERE status = 'offered')::int AS outstanding"
@@ -83,7 +81,7 @@ async def _counts(task_id: UUID) -> tuple[int, int]:
     return row["held"], row["outstanding"]
 
 
-async def _excluded(task: asyncpg.Record) -> set[Hashable]:
+async def excluded(task: asyncpg.Record) -> set[Hashable]:
     """Volunteers already asked for this task (any answer), and the person who asked for help."""
     rows = await db.fetch("SELECT volunteer_id FROM volunteer_assignments WHERE task_id = $1", task["id"])
     out: set[Hashable] = {r["volunteer_id"] for r in rows}
@@ -98,7 +96,7 @@ async def _excluded(task: asyncpg.Record) -> set[Hashable]:
     return out
 
 
-async def _insert_offer(
+async def insert_offer(
     task: asyncpg.Record, scored: matching.Scored, *, now: datetime, team_id: UUID | None = None
 ) -> asyncpg.Record | None:
     expires_at = now + timedelta(minutes=task["offer_window_minutes"])
@@ -131,7 +129,7 @@ async def offer_next(task: asyncpg.Record, *, now: datetime) -> list[OfferOut]:
     """Offer the task's open places to the best eligible volunteers not asked yet (caller holds the task lock)."""
     if task["status"] != "open" or task["ends_at"] <= now:
         return []
-    held, outstanding = await _counts(task["id"])
+    held, outstanding = await counts(task["id"])
     open_places = task["volunteers_needed"] - held - outstanding
     if task["urgent"]:
         open_places = (task["volunteers_needed"] - held) * URGENT_FANOUT - outstanding
@@ -139,7 +137,7 @@ async def offer_next(task: asyncpg.Record, *, now: datetime) -> list[OfferOut]:
         return []
     spec = await candidates.task_spec(task)
     pool = await candidates.load(task["community_id"], window=(task["starts_at"], task["ends_at"]))
-    ranked = matching.rank(spec, pool, exclude=await _excluded(task))
+    ranked = matching.rank(spec, pool, exclude=await excluded(task))
     if task["urgent"]:
         # Nearest first: proximity decides, the rest of the score breaks ties.
         def proximity(s: matching.Scored) -> int:
@@ -148,7 +146,7 @@ async def offer_next(task: asyncpg.Record, *, now: datetime) -> list[OfferOut]:
         ranked.sort(key=lambda s: (-proximity(s), -s.score, str(s.volunteer_id)))
     made = []
     for scored in ranked[:open_places]:
-        row = await _insert_offer(task, scored, now=now)
+        row = await insert_offer(task, scored, now=now)
         if row is not None:
             made.append(offer_out(row))
     return made
@@ -183,7 +181,7 @@ async def withdraw_outstanding(task_id: UUID) -> None:
 
 
 async def mark_full_if_filled(task: asyncpg.Record) -> None:
-    held, _ = await _counts(task["id"])
+    held, _ = await counts(task["id"])
     if held >= task["volunteers_needed"] and task["status"] == "open":
         await db.execute("UPDATE volunteer_tasks SET status = 'full' WHERE id = $1", task["id"])
         await withdraw_outstanding(task["id"])
@@ -226,7 +224,7 @@ async def accept(*, actor: CurrentUser, assignment_id: UUID, now: datetime | Non
             else InvalidTransition(entity="task", current=task["status"], action="accept")
         )
     await ensure_eligible(task, assignment["volunteer_id"])
-    held, _ = await _counts(task["id"])
+    held, _ = await counts(task["id"])
     if held >= task["volunteers_needed"]:
         raise Conflict("the task is full", code=TASK_FULL)
     row = await db.fetchrow(
@@ -294,7 +292,7 @@ async def escalate_if_unanswered(task_id: UUID, *, now: datetime) -> bool:
     task = await load_task(task_id)
     if not task["urgent"] or task["status"] != "open":
         return False
-    held, outstanding = await _counts(task_id)
+    held, outstanding = await counts(task_id)
     if held > 0 or outstanding > 0:
         return False
     claimed = await db.fetchval(
@@ -350,65 +348,6 @@ async def expire_offers(*, now: datetime | None = None, limit: int = 200) -> int
             await offer_next(task, now=now)
             await escalate_if_unanswered(task_id, now=now)
     return expired
-
-
-async def batch_assign(*, actor: CurrentUser, community_id: UUID, now: datetime | None = None) -> BatchAssignOut:
-    """Offer every open place of the community's upcoming open tasks at once, with the best total score.
-
-    See `volunteers.matching` for the formulation (linear_sum_assignment per time-overlap group).
-    """
-    now = now or datetime.now(UTC)
-    await access.require_role(actor, community_id, "staff")
-    tasks = await db.fetch(
-        "SELECT * FROM volunteer_tasks WHERE community_id = $1 AND status = 'open' AND starts_at > $2"
-        " ORDER BY starts_at, id FOR UPDATE",
-        community_id,
-        now,
-    )
-    if not tasks:
-        return BatchAssignOut(tasks=0, total_score=0, offers=[])
-    tz = await db.fetchval("SELECT timezone FROM communities WHERE id = $1", community_id)
-    window = (min(t["starts_at"] for t in tasks), max(t["ends_at"] for t in tasks))
-    pool = await candidates.load(community_id, window=window)
-    by_id = {c.volunteer_id: c for c in pool}
-    batch: list[matching.BatchTask] = []
-    edges: dict[Hashable, dict[Hashable, int]] = {}
-    scored_by: dict[tuple[Hashable, Hashable], matching.Scored] = {}
-    rows_by_id = {t["id"]: t for t in tasks}
-    for task in tasks:
-        held, outstanding = await _counts(task["id"])
-        places = task["volunteers_needed"] - held - outstanding
-        if places <= 0:
-            continue
-        spec = await candidates.task_spec(task, timezone=tz)
-        prepared = matching.prepare(spec)
-        batch.append(
-            matching.BatchTask(task["id"], task["starts_at"], task["ends_at"], places, prepared.week, prepared.minutes)
-        )
-        task_edges: dict[Hashable, int] = {}
-        for scored in matching.rank(spec, pool, exclude=await _excluded(task)):
-            task_edges[scored.volunteer_id] = scored.score
-            scored_by[(task["id"], scored.volunteer_id)] = scored
-        edges[task["id"]] = task_edges
-
-    week_held: dict[tuple[Hashable, date], int] = defaultdict(int)
-    for c in pool:
-        for held_start, held_end in c.committed:
-            week_held[(c.volunteer_id, matching.week_of(held_start, tz))] += matching.minutes_between(
-                held_start, held_end
-            )
-
-    def cap_left(volunteer: Hashable, week: date) -> int | None:
-        cap = by_id[volunteer].weekly_cap_minutes
-        return None if cap is None else cap - week_held[(volunteer, week)]
-
-    chosen = matching.solve(batch, edges, cap_left=cap_left)
-    made: list[OfferOut] = []
-    for task_id, volunteer_id, _points in chosen:
-        row = await _insert_offer(rows_by_id[task_id], scored_by[(task_id, volunteer_id)], now=now)
-        if row is not None:
-            made.append(offer_out(row))
-    return BatchAssignOut(tasks=len(batch), total_score=matching.total(chosen), offers=made)
 
 
 async def get_assignment(*, actor: CurrentUser, assignment_id: UUID) -> AssignmentOut:

@@ -1,0 +1,75 @@
+"""Batch mode: offer every open place of a community's upcoming tasks at once, with the best total score."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Hashable
+from datetime import UTC, date, datetime
+from uuid import UUID
+
+from community import access
+from linli import db
+from linli.auth.security import CurrentUser
+from volunteers import matching
+from volunteers.schemas import BatchAssignOut, OfferOut
+from volunteers.services import candidates
+from volunteers.services.offers import counts, excluded, insert_offer, offer_out
+
+
+async def batch_assign(*, actor: CurrentUser, community_id: UUID, now: datetime | None = None) -> BatchAssignOut:
+    """Offer every open place of the community's upcoming open tasks at once, with the best total score.
+
+    See `volunteers.matching` for the formulation (linear_sum_assignment per time-overlap group).
+    """
+    now = now or datetime.now(UTC)
+    await access.require_role(actor, community_id, "staff")
+    tasks = await db.fetch(
+        "SELECT * FROM volunteer_tasks WHERE community_id = $1 AND status = 'open' AND starts_at > $2"
+        " ORDER BY starts_at, id FOR UPDATE",
+        community_id,
+        now,
+    )
+    if not tasks:
+        return BatchAssignOut(tasks=0, total_score=0, offers=[])
+    tz = await db.fetchval("SELECT timezone FROM communities WHERE id = $1", community_id)
+    window = (min(t["starts_at"] for t in tasks), max(t["ends_at"] for t in tasks))
+    pool = await candidates.load(community_id, window=window)
+    by_id = {c.volunteer_id: c for c in pool}
+    batch: list[matching.BatchTask] = []
+    edges: dict[Hashable, dict[Hashable, int]] = {}
+    scored_by: dict[tuple[Hashable, Hashable], matching.Scored] = {}
+    rows_by_id = {t["id"]: t for t in tasks}
+    for task in tasks:
+        held, outstanding = await counts(task["id"])
+        places = task["volunteers_needed"] - held - outstanding
+        if places <= 0:
+            continue
+        spec = await candidates.task_spec(task, timezone=tz)
+        prepared = matching.prepare(spec)
+        batch.append(
+            matching.BatchTask(task["id"], task["starts_at"], task["ends_at"], places, prepared.week, prepared.minutes)
+        )
+        task_edges: dict[Hashable, int] = {}
+        for scored in matching.rank(spec, pool, exclude=await excluded(task)):
+            task_edges[scored.volunteer_id] = scored.score
+            scored_by[(task["id"], scored.volunteer_id)] = scored
+        edges[task["id"]] = task_edges
+
+    week_held: dict[tuple[Hashable, date], int] = defaultdict(int)
+    for c in pool:
+        for held_start, held_end in c.committed:
+            week_held[(c.volunteer_id, matching.week_of(held_start, tz))] += matching.minutes_between(
+                held_start, held_end
+            )
+
+    def cap_left(volunteer: Hashable, week: date) -> int | None:
+        cap = by_id[volunteer].weekly_cap_minutes
+        return None if cap is None else cap - week_held[(volunteer, week)]
+
+    chosen = matching.solve(batch, edges, cap_left=cap_left)
+    made: list[OfferOut] = []
+    for task_id, volunteer_id, _points in chosen:
+        row = await insert_offer(rows_by_id[task_id], scored_by[(task_id, volunteer_id)], now=now)
+        if row is not None:
+            made.append(offer_out(row))
+    return BatchAssignOut(tasks=len(batch), total_score=matching.total(chosen), offers=made)
