@@ -112,6 +112,10 @@ async def test_worker_killed_mid_run_then_run_again_leaves_the_ledger_exact(clie
     start_worker()
     again = await _completed(client, fund, await _request(client, fund))
     assert again["bookings_settled"] == 25 and again["partners_total"] == 1
+    # The killed run's unfinished batch was handed over to the new run, so the killed run shows finished.
+    first = await _status(client, fund, run_id)
+    assert first["status"] == "completed"
+    assert (first["partners_done"], first["partners_superseded"]) == (3, 1)
     assert await settled_lines() == 100
     assert await balance(client, fund) == _exact(4, deposits=10_000)
     assert await unbalanced_transactions() == 0

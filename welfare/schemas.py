@@ -129,6 +129,8 @@ class SettlementRunOut(BaseModel):
     trigger: str
     partners_total: int | None
     partners_done: int
+    # Batches left to a newer run of the same period (their worker died before running them).
+    partners_superseded: int = 0
     progress_percent: int
     bookings_settled: int
     gross_fen: int

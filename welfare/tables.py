@@ -135,7 +135,7 @@ class SettlementRunPartner(Table, tablename="settlement_run_partners"):
     community_id = UUID(null=False)
     partner_id = UUID(null=False, index=True)
     period = Varchar(length=7, null=False)
-    status = Varchar(length=10, null=False, default="queued")  # queued | done
+    status = Varchar(length=10, null=False, default="queued")  # queued | done | superseded
     bookings = Integer(null=False, default=0)
     gross_fen = BigInt(null=False, default=0)
     share_fen = BigInt(null=False, default=0)

@@ -110,6 +110,7 @@ async def fan_out(*, run_id: UUID) -> int:
     )
     for batch_id in batch_ids:
         await outbox.emit(topic=TOPIC_PARTNER_DUE, payload={"batch_id": str(batch_id)})
+    await _supersede_older(run_id=run_id, community_id=run["community_id"], period=run["period"])
     status = "running" if partners else "completed"
     await db.execute(
         "UPDATE settlement_runs SET status = $2, partners_total = $3, started_at = now(),"
@@ -120,6 +121,28 @@ async def fan_out(*, run_id: UUID) -> int:
         not partners,
     )
     return len(partners)
+
+
+async def _supersede_older(*, run_id: UUID, community_id: UUID, period: str) -> None:
+    """Hand older runs' batches that never ran (e.g. their worker was killed) over to this run.
+
+    This run already covers every booking still unsettled, so those batches are marked `superseded` and their
+    runs can finish; should such a batch's message still arrive, it finds nothing to do.
+    """
+    older = await db.fetch(
+        "UPDATE settlement_run_partners SET status = 'superseded' WHERE community_id = $1 AND period = $2"
+        " AND run_id <> $3 AND status = 'queued' RETURNING run_id",
+        community_id,
+        period,
+        run_id,
+    )
+    if older:
+        await db.execute(
+            "UPDATE settlement_runs r SET status = 'completed', finished_at = now() WHERE r.id = ANY($1::uuid[])"
+            " AND r.status = 'running' AND NOT EXISTS (SELECT 1 FROM settlement_run_partners p"
+            " WHERE p.run_id = r.id AND p.status = 'queued')",
+            list({r["run_id"] for r in older}),
+        )
 
 
 @dataclass(frozen=True)
@@ -139,12 +162,12 @@ async def settle_partner(*, batch_id: UUID) -> BatchResult | None:
         "SELECT run_id, community_id, partner_id, period, status FROM settlement_run_partners WHERE id = $1",
         batch_id,
     )
-    if batch is None or batch["status"] == "done":
+    if batch is None or batch["status"] != "queued":
         return None
     community_id, partner_id, period = batch["community_id"], batch["partner_id"], batch["period"]
     # Concurrent runs of the same partner and period queue here; the later one then finds nothing new.
     await db.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", lock_key(partner_id, period))
-    if await db.fetchval("SELECT status FROM settlement_run_partners WHERE id = $1", batch_id) == "done":
+    if await db.fetchval("SELECT status FROM settlement_run_partners WHERE id = $1", batch_id) != "queued":
         return None
     totals = await db.fetchrow(
         "WITH settled AS ("
@@ -217,7 +240,7 @@ async def settle_partner(*, batch_id: UUID) -> BatchResult | None:
     await db.execute("SELECT 1 FROM settlement_runs WHERE id = $1 FOR UPDATE", batch["run_id"])
     await db.execute(
         "UPDATE settlement_runs SET status = 'completed', finished_at = now() WHERE id = $1 AND status = 'running'"
-        " AND NOT EXISTS (SELECT 1 FROM settlement_run_partners WHERE run_id = $1 AND status <> 'done')",
+        " AND NOT EXISTS (SELECT 1 FROM settlement_run_partners WHERE run_id = $1 AND status = 'queued')",
         batch["run_id"],
     )
     return result
@@ -247,6 +270,7 @@ async def _run(run_id: UUID) -> SettlementRunOut:
         "SELECT r.id, r.community_id, r.period, r.status, r.trigger, r.partners_total, r.created_at,"
         " r.started_at, r.finished_at,"
         " count(p.id) FILTER (WHERE p.status = 'done') AS partners_done,"
+        " count(p.id) FILTER (WHERE p.status = 'superseded') AS partners_superseded,"
         " coalesce(sum(p.bookings), 0) AS bookings_settled, coalesce(sum(p.gross_fen), 0) AS gross_fen,"
         " coalesce(sum(p.share_fen), 0) AS share_fen, coalesce(sum(p.subsidies_fen), 0) AS subsidies_fen"
         " FROM settlement_runs r LEFT JOIN settlement_run_partners p ON p.run_id = r.id"
@@ -261,10 +285,11 @@ async def _run(run_id: UUID) -> SettlementRunOut:
     elif not total:
         percent = 0
     else:
-        percent = int(row["partners_done"]) * 100 // int(total)
+        percent = (int(row["partners_done"]) + int(row["partners_superseded"])) * 100 // int(total)
     data = dict(row)
     data.update(
         partners_done=int(row["partners_done"]),
+        partners_superseded=int(row["partners_superseded"]),
         bookings_settled=int(row["bookings_settled"]),
         gross_fen=int(row["gross_fen"]),
         share_fen=int(row["share_fen"]),
