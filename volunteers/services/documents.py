@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -91,7 +92,9 @@ async def certificate_pdf(*, actor: CurrentUser, certificate_id: UUID) -> tuple[
     raw = row["activities"]
     acts = json.loads(raw) if isinstance(raw, str) else raw
     issued_local = row["issued_at"].astimezone(ZoneInfo(community["timezone"]))
-    pdf = render_certificate(
+    # Rendering (font parsing and subsetting) takes a moment of CPU: keep it off the event loop.
+    pdf = await asyncio.to_thread(
+        render_certificate,
         serial_no=row["serial_no"],
         name=volunteer["name"],
         approved_minutes=row["approved_minutes"],
