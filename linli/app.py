@@ -44,7 +44,6 @@ def api_controllers() -> list[Any]:
     from partners.controllers import OfferingController, PartnerController
     from scheduling.controllers import OfferingSlotController, ScheduleController, SlotController
     from volunteers.controllers import CONTROLLERS as VOLUNTEER_CONTROLLERS
-    from volunteers.controllers import CONTROLLERS as VOLUNTEER_CONTROLLERS
     from welfare.controllers import CONTROLLERS as WELFARE_CONTROLLERS
 
     return [
@@ -60,7 +59,6 @@ def api_controllers() -> list[Any]:
         ScheduleController,
         *MARKETPLACE_CONTROLLERS,
         *WELFARE_CONTROLLERS,
-        *VOLUNTEER_CONTROLLERS,
         *VOLUNTEER_CONTROLLERS,
     ]
 
