@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+from datetime import datetime
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from linli import db
+from tests.api import community_with_staff
 from tests.conftest import eventually, process_env
+from tests.marketplace_api import book, canteen, resident
 from tests.welfare_api import (
     API,
+    FundSetup,
     balance,
     complete_bookings,
     deposit,
@@ -211,13 +216,28 @@ async def test_redis_down_while_bookings_complete_and_settlement_is_requested_lo
 ):
     port = private_redis.port
     start_worker({**process_env(), "REDIS_URL": private_redis.url})
-    fund = await fund_setup(client)
+    setup = await community_with_staff(client)
+    shop = await canteen(client, setup=setup, capacity=10)
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    r = await client.put(
+        f"{API}/partners/{shop.partner.id}/revenue-share",
+        json={"rate_bp": 800, "effective_from": today.isoformat()},
+        headers=setup.admin.headers,
+    )
+    assert r.status_code == 200, r.text
+    diners = [await resident(client, setup, f"居民{i}", groups=["elderly_alone"] if i % 2 else []) for i in range(4)]
+    fund = FundSetup(community=setup, resident=diners[0])
     private_redis.stop()
     assert not await _redis_up(port)
 
-    await _four_partners(fund)  # bookings complete while Redis is down
-    run_id = await _request(client, fund)
-    await asyncio.sleep(1.5)  # the relay tries and fails; the event stays in the outbox
+    # Residents book and the canteen completes their meals while Redis is down.
+    for person in diners:
+        b = await book(client, person, shop.slot_id)
+        assert b.status_code == 201, b.text
+        done = await client.post(f"{API}/bookings/{b.json()['id']}/complete", headers=shop.staff.headers)
+        assert done.status_code == 200, done.text
+    run_id = await _request(client, fund, period=today.strftime("%Y-%m"))
+    await asyncio.sleep(1.5)  # the relay tries and fails; the events stay in the outbox
     unsent = await db.fetchval(
         "SELECT count(*) FROM outbox_events WHERE topic = $1 AND sent_at IS NULL", settlement.TOPIC_REQUESTED
     )
@@ -226,9 +246,15 @@ async def test_redis_down_while_bookings_complete_and_settlement_is_requested_lo
 
     private_redis.start()
     done = await _completed(client, fund, run_id)
-    assert done["bookings_settled"] == 100
-    assert await balance(client, fund) == _exact(4)
+    # floor(1500 × 800 / 10000) = 120 returned per meal; two elderly diners' subsidies of 1000 fen each.
+    assert (done["bookings_settled"], done["share_fen"], done["subsidies_fen"]) == (4, 480, 2000)
+    assert await balance(client, fund) == 480 - 2000
     assert await unbalanced_transactions() == 0
+
+    async def all_relayed():
+        return await db.fetchval("SELECT count(*) FROM outbox_events WHERE sent_at IS NULL") == 0
+
+    await eventually(all_relayed)
 
 
 async def test_each_booking_appears_in_exactly_one_settlement_line(client):
