@@ -13,7 +13,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
-from litestar import Response
+from litestar import Request, Response
+from litestar.params import Parameter
 from pydantic import BaseModel
 
 from linli import db
@@ -34,6 +35,9 @@ async def claim(*, consumer: str, key: str) -> bool:
 
 # --- HTTP: the Idempotency-Key header on POSTs that create something ---------------------------------------
 
+
+# The header every creating POST accepts; declare it as `idempotency_key: str | None = IDEMPOTENCY_KEY`.
+IDEMPOTENCY_KEY = Parameter(header="Idempotency-Key", default=None, min_length=1, max_length=200)
 
 # Anonymous calls (e.g. registration) share one key space; the request hash still tells retries from reuse.
 ANONYMOUS = UUID(int=0)
@@ -102,3 +106,24 @@ async def respond_once(
             json.dumps(payload, ensure_ascii=False),
         )
     return Response(payload, status_code=status_code)
+
+
+async def create_once(
+    request: Request[Any, Any, Any],
+    *,
+    user_id: UUID | None,
+    key: str | None,
+    data: BaseModel,
+    run: Callable[[], Awaitable[BaseModel]],
+    status_code: int = 201,
+) -> Response[Any]:
+    """`respond_once` for the usual controller: the request's method and path, the parsed body as the body."""
+    return await respond_once(
+        user_id=user_id,
+        key=key,
+        method=request.method,
+        path=request.url.path,
+        body=data.model_dump(mode="json"),
+        status_code=status_code,
+        run=run,
+    )
