@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from linli import db
-from marketplace.services import bookings, orders
+from marketplace.services import bookings, orders, waitlist
 from marketplace.settings import get_marketplace_settings
 from notifications import services as notifications
 from partners import services as partners
@@ -149,6 +149,17 @@ async def on_slot_cancelled(event_id: str, payload: dict[str, Any]) -> None:
         )
 
 
+PROMOTE_ACTOR = "marketplace.promote_waitlists"
+
+
+@actor(name=PROMOTE_ACTOR)
+async def promote_waitlists(slot: str = "") -> list[str]:
+    """Periodic: hand out places whose promotion was held back (offering paused, partner suspended)."""
+    async with db.unit_of_work():
+        promoted = await waitlist.promote_held_back()
+    return [str(b) for b in promoted]
+
+
 ESCALATE_ACTOR = "marketplace.escalate_orders"
 
 
@@ -164,6 +175,13 @@ register(
     Schedule(
         name="marketplace.escalate_orders",
         actor_name=ESCALATE_ACTOR,
+        slot=every_seconds(get_marketplace_settings().order_escalation_every_seconds),
+    )
+)
+register(
+    Schedule(
+        name="marketplace.promote_waitlists",
+        actor_name=PROMOTE_ACTOR,
         slot=every_seconds(get_marketplace_settings().order_escalation_every_seconds),
     )
 )

@@ -138,3 +138,33 @@ async def test_partner_sees_the_line_and_strangers_do_not(client):
     for who in (b, other.staff, other.setup.staff):
         r = await client.get(f"/api/v1/slots/{c.slot_id}/waitlist", headers=who.headers)
         assert r.status_code in (403, 404), r.text
+
+
+async def test_no_promotion_while_the_offering_is_paused(client):
+    c = await canteen(client, capacity=1)
+    a = await resident(client, c.setup, "甲")
+    b = await resident(client, c.setup, "乙")
+    booking = (await book(client, a, c.slot_id)).json()
+    await join(client, b, c.slot_id)
+    r = await client.post(f"/api/v1/offerings/{c.offering['id']}/pause", headers=c.partner.headers)
+    assert r.status_code == 200, r.text
+    await client.post(f"/api/v1/bookings/{booking['id']}/cancel", headers=a.headers)
+    entry = (await client.get(f"/api/v1/slots/{c.slot_id}/waitlist/me", headers=b.headers)).json()
+    assert entry["status"] == "waiting"
+    assert await booked_places(c.slot_id) == 0 == await active_quantity(c.slot_id)
+    # Published again: the next booking attempt first gives the free place to the line.
+    r = await client.post(f"/api/v1/offerings/{c.offering['id']}/publish", headers=c.partner.headers)
+    assert r.status_code == 200, r.text
+    walk_in = await resident(client, c.setup, "丙")
+    assert_problem(await book(client, walk_in, c.slot_id), 409, "slot_full")
+    assert (await client.get(f"/api/v1/slots/{c.slot_id}/waitlist/me", headers=b.headers)).json()["status"] == (
+        "waiting"
+    )
+    # The periodic job hands the place to the line, once however often it runs.
+    from marketplace.tasks import promote_waitlists
+
+    assert len(await promote_waitlists("t1")) == 1
+    assert await promote_waitlists("t2") == []
+    entry = (await client.get(f"/api/v1/slots/{c.slot_id}/waitlist/me", headers=b.headers)).json()
+    assert entry["status"] == "promoted"
+    assert await booked_places(c.slot_id) == 1 == await active_quantity(c.slot_id)

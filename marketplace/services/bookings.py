@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from linli import audit, db, outbox
 from linli.auth.security import CurrentUser
 from linli.errors import BadInput, Conflict, InvalidTransition, NotFound
-from marketplace.errors import CANCEL_CUTOFF_PASSED, SLOT_NOT_FOUND, SLOT_NOT_STARTED
+from marketplace.errors import CANCEL_CUTOFF_PASSED, SLOT_FULL, SLOT_NOT_FOUND, SLOT_NOT_STARTED
 from marketplace.schemas import BookingIn, BookingOut, BookingPage
 from marketplace.services import access, waitlist
 from marketplace.services.placing import BOOKING_COLUMNS, booking_out, check_bookable, slot_context, take_places
@@ -38,6 +38,10 @@ async def create(*, actor: CurrentUser, booking_in: BookingIn) -> BookingOut:
     if proxy:
         await access.require_proxy(actor, community_id=ctx["community_id"], resident_id=resident_id)
     check_bookable(ctx, quantity=booking_in.quantity, now=datetime.now(UTC))
+    if ctx["has_waitlist"] and await waitlist.reserved_for_line(slot_id=ctx["slot_id"]):
+        # Places freed while promotion could not run (e.g. the offering was paused) belong to the line; the
+        # periodic promotion job hands them out.
+        raise Conflict("the free places are kept for the waitlist", code=SLOT_FULL)
     row = await take_places(
         ctx=ctx, resident_id=resident_id, booked_by=actor.id, quantity=booking_in.quantity, via="direct"
     )

@@ -37,7 +37,8 @@ SLOT_CONTEXT_SQL = (
     " o.on_demand, o.min_notice_minutes, o.cancel_cutoff_minutes, o.per_resident_daily_limit,"
     " p.status AS partner_status, c.timezone,"
     " (SELECT r.priority_groups FROM community_residents r"
-    "   WHERE r.community_id = s.community_id AND r.user_id = $2) AS groups"
+    "   WHERE r.community_id = s.community_id AND r.user_id = $2) AS groups,"
+    " EXISTS (SELECT 1 FROM waitlist_entries w WHERE w.slot_id = s.id AND w.status = 'waiting') AS has_waitlist"
     " FROM slots s JOIN offerings o ON o.id = s.offering_id JOIN partners p ON p.id = o.partner_id"
     " JOIN communities c ON c.id = s.community_id WHERE s.id = $1"
 )

@@ -139,7 +139,10 @@ async def promote(*, slot_id: UUID) -> list[UUID]:
             break
         if entry["quantity"] > remaining:
             continue
-        ctx = await slot_context(slot_id, entry["resident_id"])
+        ctx: Any = await slot_context(slot_id, entry["resident_id"])
+        if ctx["offering_status"] != "published" or ctx["partner_status"] != "approved":
+            # Paused offering or suspended partner: nobody is sold a place; the line keeps its order.
+            break
         booking = await take_places(
             ctx=ctx,
             resident_id=entry["resident_id"],
@@ -163,4 +166,34 @@ async def promote(*, slot_id: UUID) -> list[UUID]:
         )
         remaining -= entry["quantity"]
         promoted.append(booking["id"])
+    return promoted
+
+
+async def reserved_for_line(*, slot_id: UUID) -> bool:
+    """True when a waiting entry fits in the slot's free places (so a walk-in must not take them).
+
+    Normally promotion leaves no such places behind; they exist only when promotion was held back (the offering
+    paused or the partner suspended at the time). Locks the slot row, in the caller's unit of work.
+    """
+    row = await db.fetchrow(
+        "SELECT s.capacity - s.booked AS free, (SELECT min(quantity) FROM waitlist_entries w"
+        "  WHERE w.slot_id = s.id AND w.status = 'waiting') AS smallest FROM slots s WHERE s.id = $1 FOR UPDATE",
+        slot_id,
+    )
+    return row is not None and row["smallest"] is not None and row["free"] >= row["smallest"]
+
+
+async def promote_held_back(*, limit: int = 200) -> list[UUID]:
+    """Promote waiting entries of open, future slots that have fitting free places (periodic; idempotent)."""
+    slot_ids = await db.fetch(
+        "SELECT s.id FROM slots s WHERE s.status = 'open' AND s.starts_at > now() AND s.booked < s.capacity"
+        " AND EXISTS (SELECT 1 FROM waitlist_entries w WHERE w.slot_id = s.id AND w.status = 'waiting'"
+        "   AND w.quantity <= s.capacity - s.booked)"
+        " ORDER BY s.starts_at LIMIT $1",
+        limit,
+    )
+    promoted: list[UUID] = []
+    for r in slot_ids:
+        await db.execute("SELECT 1 FROM slots WHERE id = $1 FOR UPDATE", r["id"])
+        promoted += await promote(slot_id=r["id"])
     return promoted
