@@ -464,3 +464,45 @@ async def test_confirmation_reaches_the_inbox_through_outbox_and_a_real_worker(c
         return [n["kind"] for n in inbox].count("booking.confirmed") == 1
 
     assert await eventually(confirmed)
+
+
+async def test_unknown_and_malformed_ids_on_every_marketplace_endpoint(client):
+    c = await canteen(client)
+    a = await resident(client, c.setup)
+    unknown = str(uuid.uuid4())
+    posts = (
+        [f"/api/v1/bookings/{{id}}/{action}" for action in ("accept", "complete", "cancel", "no-show", "review")]
+        + [f"/api/v1/orders/{{id}}/{action}" for action in ("accept", "arrive", "complete", "cancel")]
+        + [
+            "/api/v1/complaints/{id}/handle",
+            "/api/v1/complaints/{id}/resolve",
+            "/api/v1/slots/{id}/waitlist",
+        ]
+    )
+    gets = [
+        "/api/v1/bookings/{id}",
+        "/api/v1/bookings/{id}/review",
+        "/api/v1/orders/{id}",
+        "/api/v1/complaints/{id}",
+        "/api/v1/slots/{id}/waitlist",
+        "/api/v1/slots/{id}/waitlist/me",
+        "/api/v1/partners/{id}/bookings",
+        "/api/v1/partners/{id}/complaints",
+        "/api/v1/partners/{id}/reports/sla",
+        "/api/v1/partners/{id}/reports/service-quality",
+        "/api/v1/communities/{id}/reports/sla",
+        "/api/v1/communities/{id}/reports/service-quality",
+    ]
+    body = {"rating": 5, "note": "已处理", "satisfaction": "satisfied", "quantity": 1, "reason": "x"}
+    for ident, expected in ((unknown, {404}), ("not-a-uuid", {400, 404, 422}), ("1" * 300, {400, 404, 422})):
+        for path in posts:
+            r = await client.post(path.format(id=ident), json=body, headers=a.headers)
+            assert r.status_code in expected, (path, ident, r.status_code, r.text)
+            assert r.headers["content-type"].startswith("application/problem+json")
+        for path in gets:
+            r = await client.get(path.format(id=ident), headers=a.headers)
+            assert r.status_code in expected, (path, ident, r.status_code, r.text)
+            assert r.headers["content-type"].startswith("application/problem+json")
+        r = await client.delete(f"/api/v1/slots/{ident}/waitlist/me", headers=a.headers)
+        assert r.status_code in expected
+    assert await count("bookings") == await count("complaints") == await count("waitlist_entries") == 0
