@@ -6,6 +6,7 @@ shares its connection and transaction, so several services commit or roll back t
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -52,10 +53,32 @@ async def close_pool() -> None:
 async def unit_of_work() -> AsyncIterator[asyncpg.Connection]:
     """One transaction shared by every service called inside it; commits on success, rolls back on error.
 
-    Nested use joins the outer unit of work (Piccolo passes nested transactions through).
+    Nested use joins the outer unit of work.
     """
-    async with engine().transaction() as tx:
-        yield tx.connection
+    db = engine()
+    outer = db.current_transaction.get()
+    if outer is not None:
+        yield outer.connection
+        return
+    tx = db.transaction()
+    await tx.__aenter__()  # acquires a connection, BEGINs, becomes the current transaction
+    try:
+        try:
+            yield tx.connection
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await tx.rollback()
+            raise
+        # A COMMIT can fail too (a deferred constraint, a serialization failure): the error propagates, and the
+        # connection still goes back to the pool below.
+        await tx.commit()
+    finally:
+        # Piccolo's own exit skips this when COMMIT raises, leaking the connection and the context.
+        db.current_transaction.reset(tx.context)
+        if db.pool is not None:
+            await db.pool.release(tx.connection)
+        else:
+            await tx.connection.close()
 
 
 @asynccontextmanager
