@@ -89,9 +89,7 @@ async def build_community() -> DemoContext:
                 actor=people["staff"], community_id=cid, user_id=people[key].id, groups=groups
             )
     for name, desc in [("第一网格", "光阳小区1-6栋"), ("第二网格", "光阳小区7-12栋及沿街商铺")]:
-        exists = await db.fetchval(
-            "SELECT 1 FROM community_grids WHERE community_id = $1 AND name = $2", cid, name
-        )
+        exists = await db.fetchval("SELECT 1 FROM community_grids WHERE community_id = $1 AND name = $2", cid, name)
         if not exists:
             await community.create_grid(
                 actor=platform,

@@ -48,6 +48,7 @@ async def test_demo_loads_a_realistic_community_once():
         "SELECT (SELECT count(*) FROM communities) AS communities, (SELECT count(*) FROM users) AS users,"
         " (SELECT count(*) FROM community_residents WHERE priority_groups <> '{}') AS priority_residents"
     )
+    assert counts is not None
     assert counts["communities"] == 1
     assert counts["users"] >= 10
     assert counts["priority_residents"] >= 3

@@ -105,7 +105,8 @@ async def test_unexpected_exception_is_500_without_internals(app):
 
     broken = create_app()
     broken.register(boom)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=broken), base_url="http://t") as c:
+    transport = httpx.ASGITransport(app=broken)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
         r = await c.get("/boom")
     body = assert_problem(r, 500, "internal_error")
     assert "hunter2" not in r.text
