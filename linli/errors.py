@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import asyncpg
+import redis.exceptions
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
@@ -215,6 +217,12 @@ def _clean_errors(errors: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    # The database or Redis is out of reach or out of connections: a retryable 503, not a bug (no traceback).
+    log.warning("dependency_unavailable", path=request.url.path, error_type=type(exc).__name__, error=str(exc)[:200])
+    return problem(request, "service_unavailable", status=503, headers={"Retry-After": "2"})
+
+
 def _unexpected_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
     return problem(request, "internal_error", status=HTTP_500_INTERNAL_SERVER_ERROR)
@@ -223,6 +231,13 @@ def _unexpected_handler(request: Request[Any, Any, Any], exc: Exception) -> Resp
 exception_handlers: dict[type[Exception] | int, Any] = {
     DomainError: _domain_handler,
     HTTPException: _http_handler,
+    asyncpg.exceptions.TooManyConnectionsError: _unavailable_handler,
+    asyncpg.exceptions.CannotConnectNowError: _unavailable_handler,
+    asyncpg.exceptions.ConnectionDoesNotExistError: _unavailable_handler,
+    asyncpg.exceptions.ConnectionFailureError: _unavailable_handler,
+    redis.exceptions.ConnectionError: _unavailable_handler,
+    ConnectionRefusedError: _unavailable_handler,
+    TimeoutError: _unavailable_handler,
     Exception: _unexpected_handler,
 }
 

@@ -28,6 +28,8 @@ os.environ.update(
         "LINLI_DATA_DIR": str(_SERVICES.tmp / "data"),
         "LINLI_OUTBOX_POLL_SECONDS": "0.2",
         "LINLI_LOG_LEVEL": "WARNING",
+        # Live servers, workers and the test process share one PostgreSQL: keep each pool small.
+        "LINLI_DB_POOL_MAX": "8",
     }
 )
 

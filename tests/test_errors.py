@@ -119,3 +119,22 @@ async def test_every_response_carries_a_request_id(client):
     assert r.headers["x-request-id"] == "abc123"
     r = await client.get("/health/live")
     assert len(r.headers["x-request-id"]) == 32
+
+
+async def test_database_out_of_connections_is_a_retryable_503(app):
+    import asyncpg
+
+    from linli.app import create_app
+
+    @get("/busy", public=True)
+    async def busy() -> None:
+        raise asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already")
+
+    flaky = create_app()
+    flaky.register(busy)
+    transport = httpx.ASGITransport(app=flaky)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        r = await c.get("/busy")
+    assert_problem(r, 503, "service_unavailable")
+    assert r.headers["retry-after"] == "2"
+    assert "too many clients" not in r.text
