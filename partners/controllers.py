@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -10,11 +9,11 @@ from uuid import UUID
 from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import Body, Parameter
-from pydantic import BaseModel
 
-from linli import db, idempotency
+from linli import db
 from linli.auth.security import CurrentUser, optional_user
 from linli.errors import BadInput
+from linli.idempotency import IDEMPOTENCY_KEY, create_once
 from partners import catalog, offerings, services
 from partners.schemas import (
     CatalogPage,
@@ -34,27 +33,6 @@ from partners.schemas import (
     RevenueShareOut,
 )
 
-IdempotencyKey = Parameter(header="Idempotency-Key", default=None, max_length=200)
-
-
-async def create_once(
-    request: Request[Any, Any, Any],
-    user: CurrentUser,
-    key: str | None,
-    data: BaseModel,
-    run: Callable[[], Awaitable[BaseModel]],
-) -> Response[Any]:
-    """A 201 creation honouring the Idempotency-Key header (a retry replays the first response)."""
-    return await idempotency.respond_once(
-        user_id=user.id,
-        key=key,
-        method=request.method,
-        path=request.url.path,
-        body=data.model_dump(mode="json"),
-        status_code=201,
-        run=run,
-    )
-
 
 class PartnerController(Controller):
     path = "/partners"
@@ -66,10 +44,14 @@ class PartnerController(Controller):
         request: Request[Any, Any, Any],
         user: CurrentUser,
         data: PartnerIn = Body(),
-        idempotency_key: str | None = IdempotencyKey,
+        idempotency_key: str | None = IDEMPOTENCY_KEY,
     ) -> Response[PartnerOut]:
         return await create_once(
-            request, user, idempotency_key, data, lambda: services.create(actor=user, partner_in=data)
+            request,
+            user_id=user.id,
+            key=idempotency_key,
+            data=data,
+            run=lambda: services.create(actor=user, partner_in=data),
         )
 
     @get("/", public=True)
@@ -140,14 +122,14 @@ class PartnerController(Controller):
         user: CurrentUser,
         partner_id: UUID,
         data: OfferingIn = Body(),
-        idempotency_key: str | None = IdempotencyKey,
+        idempotency_key: str | None = IDEMPOTENCY_KEY,
     ) -> Response[OfferingOut]:
         return await create_once(
             request,
-            user,
-            idempotency_key,
-            data,
-            lambda: offerings.create(actor=user, partner_id=partner_id, offering_in=data),
+            user_id=user.id,
+            key=idempotency_key,
+            data=data,
+            run=lambda: offerings.create(actor=user, partner_id=partner_id, offering_in=data),
         )
 
     @get("/{partner_id:uuid}/offerings")

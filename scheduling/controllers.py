@@ -10,7 +10,7 @@ from litestar.params import Body, Parameter
 
 from linli import db
 from linli.auth.security import CurrentUser, optional_user
-from partners.controllers import IdempotencyKey, create_once
+from linli.idempotency import IDEMPOTENCY_KEY, create_once
 from scheduling import calendar, services
 from scheduling.schemas import CancelIn, CapacityIn, ScheduleIn, ScheduleOut, SlotIn, SlotOut
 
@@ -26,14 +26,14 @@ class OfferingSlotController(Controller):
         user: CurrentUser,
         offering_id: UUID,
         data: SlotIn = Body(),
-        idempotency_key: str | None = IdempotencyKey,
+        idempotency_key: str | None = IDEMPOTENCY_KEY,
     ) -> Response[SlotOut]:
         return await create_once(
             request,
-            user,
-            idempotency_key,
-            data,
-            lambda: services.create_slot(actor=user, offering_id=offering_id, slot_in=data),
+            user_id=user.id,
+            key=idempotency_key,
+            data=data,
+            run=lambda: services.create_slot(actor=user, offering_id=offering_id, slot_in=data),
         )
 
     @get("/slots", public=True)
@@ -61,14 +61,14 @@ class OfferingSlotController(Controller):
         user: CurrentUser,
         offering_id: UUID,
         data: ScheduleIn = Body(),
-        idempotency_key: str | None = IdempotencyKey,
+        idempotency_key: str | None = IDEMPOTENCY_KEY,
     ) -> Response[ScheduleOut]:
         return await create_once(
             request,
-            user,
-            idempotency_key,
-            data,
-            lambda: services.create_schedule(actor=user, offering_id=offering_id, schedule_in=data),
+            user_id=user.id,
+            key=idempotency_key,
+            data=data,
+            run=lambda: services.create_schedule(actor=user, offering_id=offering_id, schedule_in=data),
         )
 
     @get("/schedules")
