@@ -10,7 +10,7 @@ from litestar.params import Body, Parameter
 
 from linli import db
 from linli.auth.security import CurrentUser
-from linli.idempotency import respond_once
+from linli.idempotency import IDEMPOTENCY_KEY, create_once
 from marketplace.schemas import (
     BookingIn,
     BookingOut,
@@ -33,7 +33,6 @@ from marketplace.schemas import (
 from marketplace.services import bookings, feedback, orders, reports, waitlist
 
 PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
-IDEMPOTENCY_KEY = Parameter(header="Idempotency-Key", default=None, min_length=1, max_length=200)
 
 
 class BookingController(Controller):
@@ -49,13 +48,11 @@ class BookingController(Controller):
         idempotency_key: str | None = IDEMPOTENCY_KEY,
     ) -> Response[BookingOut]:
         """Book places of a slot (409 `slot_full`); `Idempotency-Key` makes retries safe."""
-        return await respond_once(
+        return await create_once(
+            request,
             user_id=user.id,
             key=idempotency_key,
-            method="POST",
-            path=request.url.path,
-            body=data.model_dump(mode="json"),
-            status_code=201,
+            data=data,
             run=lambda: bookings.create(actor=user, booking_in=data),
         )
 
@@ -94,13 +91,11 @@ class BookingController(Controller):
         data: ReviewIn = Body(),
         idempotency_key: str | None = IDEMPOTENCY_KEY,
     ) -> Response[ReviewOut]:
-        return await respond_once(
+        return await create_once(
+            request,
             user_id=user.id,
             key=idempotency_key,
-            method="POST",
-            path=request.url.path,
-            body=data.model_dump(mode="json"),
-            status_code=201,
+            data=data,
             run=lambda: feedback.review(actor=user, booking_id=booking_id, review_in=data),
         )
 
@@ -138,13 +133,11 @@ class WaitlistController(Controller):
         idempotency_key: str | None = IDEMPOTENCY_KEY,
     ) -> Response[WaitlistOut]:
         """Queue for a full slot; freed places are booked automatically, first come first served."""
-        return await respond_once(
+        return await create_once(
+            request,
             user_id=user.id,
             key=idempotency_key,
-            method="POST",
-            path=request.url.path,
-            body=data.model_dump(mode="json"),
-            status_code=201,
+            data=data,
             run=lambda: waitlist.join(actor=user, slot_id=slot_id, waitlist_in=data),
         )
 
@@ -176,13 +169,11 @@ class OrderController(Controller):
         idempotency_key: str | None = IDEMPOTENCY_KEY,
     ) -> Response[OrderOut]:
         """Place an on-demand order; it is dispatched to the partner's staff at once."""
-        return await respond_once(
+        return await create_once(
+            request,
             user_id=user.id,
             key=idempotency_key,
-            method="POST",
-            path=request.url.path,
-            body=data.model_dump(mode="json"),
-            status_code=201,
+            data=data,
             run=lambda: orders.create(actor=user, order_in=data),
         )
 
@@ -223,13 +214,11 @@ class ComplaintController(Controller):
         data: ComplaintIn = Body(),
         idempotency_key: str | None = IDEMPOTENCY_KEY,
     ) -> Response[ComplaintOut]:
-        return await respond_once(
+        return await create_once(
+            request,
             user_id=user.id,
             key=idempotency_key,
-            method="POST",
-            path=request.url.path,
-            body=data.model_dump(mode="json"),
-            status_code=201,
+            data=data,
             run=lambda: feedback.file_complaint(actor=user, complaint_in=data),
         )
 

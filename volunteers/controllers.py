@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.params import Body, Parameter
-from pydantic import BaseModel
 
-from linli import db, idempotency
+from linli import db
 from linli.auth.security import CurrentUser
+from linli.idempotency import IDEMPOTENCY_KEY, create_once
 from volunteers import timebank
 from volunteers.schemas import (
     ApproveIn,
@@ -50,27 +49,6 @@ from volunteers.schemas import (
 from volunteers.services import batch, documents, hours, offers, profiles, tasks, teams
 from volunteers.services.common import require_member
 
-IdempotencyKey = Parameter(header="Idempotency-Key", default=None, max_length=200)
-
-
-async def _create_once(
-    request: Request[Any, Any, Any],
-    user: CurrentUser,
-    key: str | None,
-    data: BaseModel,
-    run: Callable[[], Awaitable[BaseModel]],
-) -> Response[Any]:
-    """A 201 creation honouring the Idempotency-Key header (a retry replays the first response)."""
-    return await idempotency.respond_once(
-        user_id=user.id,
-        key=key,
-        method=request.method,
-        path=request.url.path,
-        body=data.model_dump(mode="json"),
-        status_code=201,
-        run=run,
-    )
-
 
 class VolunteerController(Controller):
     path = "/volunteers"
@@ -82,10 +60,14 @@ class VolunteerController(Controller):
         request: Request[Any, Any, Any],
         user: CurrentUser,
         data: VolunteerIn = Body(),
-        idempotency_key: str | None = IdempotencyKey,
+        idempotency_key: str | None = IDEMPOTENCY_KEY,
     ) -> Response[VolunteerOut]:
-        return await _create_once(
-            request, user, idempotency_key, data, lambda: profiles.create(actor=user, volunteer_in=data)
+        return await create_once(
+            request,
+            user_id=user.id,
+            key=idempotency_key,
+            data=data,
+            run=lambda: profiles.create(actor=user, volunteer_in=data),
         )
 
     @get("/{volunteer_id:uuid}")
@@ -194,9 +176,11 @@ class TeamController(Controller):
         request: Request[Any, Any, Any],
         user: CurrentUser,
         data: TeamIn = Body(),
-        idempotency_key: str | None = IdempotencyKey,
+        idempotency_key: str | None = IDEMPOTENCY_KEY,
     ) -> Response[TeamOut]:
-        return await _create_once(request, user, idempotency_key, data, lambda: teams.create(actor=user, team_in=data))
+        return await create_once(
+            request, user_id=user.id, key=idempotency_key, data=data, run=lambda: teams.create(actor=user, team_in=data)
+        )
 
     @get("/{team_id:uuid}")
     async def team(self, user: CurrentUser, team_id: UUID) -> TeamOut:
@@ -237,9 +221,11 @@ class TaskController(Controller):
         request: Request[Any, Any, Any],
         user: CurrentUser,
         data: TaskIn = Body(),
-        idempotency_key: str | None = IdempotencyKey,
+        idempotency_key: str | None = IDEMPOTENCY_KEY,
     ) -> Response[TaskOut]:
-        return await _create_once(request, user, idempotency_key, data, lambda: tasks.create(actor=user, task_in=data))
+        return await create_once(
+            request, user_id=user.id, key=idempotency_key, data=data, run=lambda: tasks.create(actor=user, task_in=data)
+        )
 
     @get("/{task_id:uuid}")
     async def task(self, user: CurrentUser, task_id: UUID) -> TaskOut:
@@ -285,10 +271,14 @@ class HelpRequestController(Controller):
         request: Request[Any, Any, Any],
         user: CurrentUser,
         data: HelpRequestIn = Body(),
-        idempotency_key: str | None = IdempotencyKey,
+        idempotency_key: str | None = IDEMPOTENCY_KEY,
     ) -> Response[TaskOut]:
-        return await _create_once(
-            request, user, idempotency_key, data, lambda: tasks.create_help_request(actor=user, help_in=data)
+        return await create_once(
+            request,
+            user_id=user.id,
+            key=idempotency_key,
+            data=data,
+            run=lambda: tasks.create_help_request(actor=user, help_in=data),
         )
 
 
@@ -361,9 +351,15 @@ class TimeBankController(Controller):
         request: Request[Any, Any, Any],
         user: CurrentUser,
         data: GiftIn = Body(),
-        idempotency_key: str | None = IdempotencyKey,
+        idempotency_key: str | None = IDEMPOTENCY_KEY,
     ) -> Response[TimeTransferOut]:
-        return await _create_once(request, user, idempotency_key, data, lambda: timebank.gift(actor=user, gift_in=data))
+        return await create_once(
+            request,
+            user_id=user.id,
+            key=idempotency_key,
+            data=data,
+            run=lambda: timebank.gift(actor=user, gift_in=data),
+        )
 
     @post("/donations", status_code=201)
     async def donate(
@@ -371,10 +367,14 @@ class TimeBankController(Controller):
         request: Request[Any, Any, Any],
         user: CurrentUser,
         data: DonationIn = Body(),
-        idempotency_key: str | None = IdempotencyKey,
+        idempotency_key: str | None = IDEMPOTENCY_KEY,
     ) -> Response[TimeTransferOut]:
-        return await _create_once(
-            request, user, idempotency_key, data, lambda: timebank.donate(actor=user, donation_in=data)
+        return await create_once(
+            request,
+            user_id=user.id,
+            key=idempotency_key,
+            data=data,
+            run=lambda: timebank.donate(actor=user, donation_in=data),
         )
 
 

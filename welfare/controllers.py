@@ -10,7 +10,7 @@ from litestar.params import Body, Parameter
 
 from linli import db
 from linli.auth.security import CurrentUser
-from linli.idempotency import respond_once
+from linli.idempotency import create_once, respond_once
 from welfare.periods import PERIOD_PATTERN
 from welfare.schemas import (
     BudgetProposalIn,
@@ -54,13 +54,11 @@ class WelfareFundController(Controller):
     async def deposit(
         self, request: Request[Any, Any, Any], user: CurrentUser, community_id: UUID, data: DepositIn = Body()
     ) -> Response[Any]:
-        return await respond_once(
+        return await create_once(
+            request,
             user_id=user.id,
             key=_key(request),
-            method="POST",
-            path=request.url.path,
-            body=data.model_dump(mode="json"),
-            status_code=201,
+            data=data,
             run=lambda: fund.create_deposit(actor=user, community_id=community_id, deposit_in=data),
         )
 
@@ -81,13 +79,11 @@ class WelfareFundController(Controller):
     async def request_disbursement(
         self, request: Request[Any, Any, Any], user: CurrentUser, community_id: UUID, data: DisbursementIn = Body()
     ) -> Response[Any]:
-        return await respond_once(
+        return await create_once(
+            request,
             user_id=user.id,
             key=_key(request),
-            method="POST",
-            path=request.url.path,
-            body=data.model_dump(mode="json"),
-            status_code=201,
+            data=data,
             run=lambda: fund.request_disbursement(actor=user, community_id=community_id, disbursement_in=data),
         )
 
