@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     db_pool_max: int = Field(default=20, alias="LINLI_DB_POOL_MAX")
     max_body_bytes: int = Field(default=1_000_000, alias="LINLI_MAX_BODY_BYTES")
 
+    # Password hashing cost (argon2id; defaults are argon2-cffi's RFC 9106 profile). Tests lower them.
+    argon2_time_cost: int = Field(default=3, ge=1, alias="LINLI_ARGON2_TIME_COST")
+    argon2_memory_kib: int = Field(default=65536, ge=8, alias="LINLI_ARGON2_MEMORY_KIB")
+    argon2_parallelism: int = Field(default=4, ge=1, alias="LINLI_ARGON2_PARALLELISM")
+
     # Login throttling: failures allowed per window before 429.
     login_failures_per_phone: int = Field(default=5, alias="LINLI_LOGIN_FAILURES_PER_PHONE")
     login_failures_per_ip: int = Field(default=50, alias="LINLI_LOGIN_FAILURES_PER_IP")

@@ -30,6 +30,10 @@ os.environ.update(
         "LINLI_LOG_LEVEL": "WARNING",
         # Live servers, workers and the test process share one PostgreSQL: keep each pool small.
         "LINLI_DB_POOL_MAX": "8",
+        # Cheap password hashing: the suite signs up hundreds of people (production keeps the RFC profile).
+        "LINLI_ARGON2_TIME_COST": "1",
+        "LINLI_ARGON2_MEMORY_KIB": "1024",
+        "LINLI_ARGON2_PARALLELISM": "1",
     }
 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -15,18 +16,30 @@ from litestar.security.jwt import JWTAuth, Token
 from linli import db
 from linli.settings import get_settings
 
-_hasher = PasswordHasher()
-# Verifying against a throwaway hash when the phone is unknown keeps login timing the same either way.
-_DUMMY_HASH = _hasher.hash("linli-dummy-password")
+
+@lru_cache
+def _hasher() -> PasswordHasher:
+    settings = get_settings()
+    return PasswordHasher(
+        time_cost=settings.argon2_time_cost,
+        memory_cost=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+    )
+
+
+@lru_cache
+def _dummy_hash() -> str:
+    # Verifying against a throwaway hash when the phone is unknown keeps login timing the same either way.
+    return _hasher().hash("linli-dummy-password")
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher().verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
