@@ -291,9 +291,9 @@ async def test_community_admin_versions_the_revenue_share_and_history_is_kept(cl
     meal_now = await services.agreement_in_force(partner_id=pid, category="meal", on_date=today())
     assert meal_now is not None and meal_now[1] == 300
     assert meal_now[0] == UUID(history[0]["id"])
-    assert (await services.agreement_in_force(partner_id=pid, category="repair", on_date=today()))[1] == 500
-    assert (await services.agreement_in_force(partner_id=pid, category="repair", on_date=later))[1] == 800
-    assert (await services.agreement_in_force(partner_id=pid, category="meal", on_date=later))[1] == 300
+    assert await rate_in_force(pid, "repair", today()) == 500
+    assert await rate_in_force(pid, "repair", later) == 800
+    assert await rate_in_force(pid, "meal", later) == 300
     assert (
         await services.agreement_in_force(partner_id=pid, category="meal", on_date=today() - timedelta(days=1)) is None
     )
@@ -306,7 +306,12 @@ async def test_a_newer_version_on_the_same_day_wins(client):
         body = {"rate_bp": rate, "effective_from": today().isoformat()}
         r = await client.put(f"{API}/partners/{p.id}/revenue-share", json=body, headers=setup.admin.headers)
         assert r.status_code == 200
-    assert (await services.agreement_in_force(partner_id=UUID(p.id), category="meal", on_date=today()))[1] == 650
+    assert await rate_in_force(UUID(p.id), "meal", today()) == 650
+
+
+async def rate_in_force(partner_id: UUID, category: str, on: date) -> int | None:
+    found = await services.agreement_in_force(partner_id=partner_id, category=category, on_date=on)
+    return found[1] if found else None
 
 
 async def test_revenue_share_cannot_rewrite_the_past_nor_exceed_bounds(client):
