@@ -153,3 +153,15 @@ async def test_many_failures_from_one_address_are_throttled_across_phones(client
         codes.append(r.status_code)
     assert codes[:limit] == [401] * limit
     assert codes[limit] == 429
+
+
+async def test_failed_logins_open_a_window_that_expires(client):
+    from linli.redis import redis_client
+    from linli.settings import get_settings
+
+    person = await sign_up(client)
+    await client.post("/api/v1/auth/token", json={"phone": person.phone, "password": "wrong-pass"})
+    key = f"{get_settings().redis_namespace}:login-fail:phone:{person.phone}"
+    ttl = await redis_client().ttl(key)
+    assert 0 < ttl <= get_settings().login_window_seconds
+    assert int(await redis_client().get(key)) == 1

@@ -47,8 +47,10 @@ async def record_login_failure(*, phone: str, ip: str) -> None:
         client = redis_client()
         async with client.pipeline(transaction=True) as pipe:
             for key in _keys(phone, ip):
+                # SET NX EX then INCR (which keeps the TTL) opens a window on the first failure; unlike
+                # `EXPIRE … NX` it also works on Redis 6.2, the embedded server's version.
+                pipe.set(key, 0, ex=settings.login_window_seconds, nx=True)
                 pipe.incr(key)
-                pipe.expire(key, settings.login_window_seconds, nx=True)
             await pipe.execute()
     except (RedisError, OSError) as exc:
         log.warning("login_ratelimit_unavailable", error=str(exc))
