@@ -39,8 +39,9 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from bench.scratch import create_database, drop_database
+
 ROOT = Path(__file__).resolve().parents[2]
-ADMIN_DSN = os.environ.get("LINLI_BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("LINLI_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 SECRET = "bench-secret-" + "b" * 40
 
@@ -64,23 +65,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-async def create_database(name: str) -> str:
-    admin = await asyncpg.connect(ADMIN_DSN)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return f"{ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
-
-
-async def drop_database(name: str) -> None:
-    admin = await asyncpg.connect(ADMIN_DSN)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 async def seed(dsn: str, *, residents: int, slots: int, capacity: int) -> tuple[list[str], list[str], list[str]]:

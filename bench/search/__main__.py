@@ -24,7 +24,7 @@ from typing import Any
 
 import asyncpg
 
-ADMIN_DSN = os.environ.get("LINLI_BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+from bench.scratch import create_database, drop_database
 
 PREFIXES = [
     "爱心",
@@ -87,23 +87,6 @@ def queries() -> list[tuple[str, dict[str, Any]]]:
         ("category         category=repair", {"category": "repair"}),
         ("q + category     q=维修&category=repair", {"q": "维修", "category": "repair"}),
     ]
-
-
-async def create_database(name: str) -> str:
-    admin = await asyncpg.connect(ADMIN_DSN)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return f"{ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
-
-
-async def drop_database(name: str) -> None:
-    admin = await asyncpg.connect(ADMIN_DSN)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 async def seed(dsn: str, n_offerings: int, rng: random.Random) -> None:
