@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     login_failures_per_ip: int = Field(default=50, alias="LINLI_LOGIN_FAILURES_PER_IP")
     login_window_seconds: int = Field(default=15 * 60, alias="LINLI_LOGIN_WINDOW_SECONDS")
 
+    # 易生活助手: "1 minute to accept, 10 minutes to arrive" for on-demand orders (fixed on each order).
+    order_accept_target_seconds: int = Field(default=60, ge=1, alias="LINLI_ORDER_ACCEPT_TARGET_SECONDS")
+    order_arrive_target_seconds: int = Field(default=600, ge=1, alias="LINLI_ORDER_ARRIVE_TARGET_SECONDS")
+    # How often the escalation job looks for orders nobody accepted in time.
+    order_escalation_every_seconds: int = Field(default=15, ge=1, alias="LINLI_ORDER_ESCALATION_EVERY_SECONDS")
+
     # Outbox relay polling (it also wakes on LISTEN/NOTIFY, so this is only the safety net).
     outbox_poll_seconds: float = Field(default=1.0, alias="LINLI_OUTBOX_POLL_SECONDS")
     log_json: bool = Field(default=False, alias="LINLI_LOG_JSON")

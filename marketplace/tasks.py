@@ -10,8 +10,8 @@ from typing import Any
 from uuid import UUID
 
 from linli import db
+from linli.settings import get_settings
 from marketplace.services import bookings, orders, waitlist
-from marketplace.settings import get_marketplace_settings
 from notifications import services as notifications
 from partners import services as partners
 from workers.actor import actor
@@ -175,13 +175,13 @@ register(
     Schedule(
         name="marketplace.escalate_orders",
         actor_name=ESCALATE_ACTOR,
-        slot=every_seconds(get_marketplace_settings().order_escalation_every_seconds),
+        slot=every_seconds(get_settings().order_escalation_every_seconds),
     )
 )
 register(
     Schedule(
         name="marketplace.promote_waitlists",
         actor_name=PROMOTE_ACTOR,
-        slot=every_seconds(get_marketplace_settings().order_escalation_every_seconds),
+        slot=every_seconds(get_settings().order_escalation_every_seconds),
     )
 )

@@ -16,12 +16,12 @@ from zoneinfo import ZoneInfo
 from linli import audit, db, outbox
 from linli.auth.security import CurrentUser
 from linli.errors import Conflict, InvalidTransition, NotFound
+from linli.settings import get_settings
 from marketplace import pricing
 from marketplace.errors import OFFERING_NOT_BOOKABLE, OFFERING_NOT_FOUND, ORDER_NOT_FOUND
 from marketplace.schemas import OrderIn, OrderOut
 from marketplace.services import access, bookings
 from marketplace.services.placing import BOOKING_COLUMNS, insert_booking
-from marketplace.settings import get_marketplace_settings
 from partners.services import PARTNER_NOT_SELLING
 
 _DISPATCH_COLUMNS = (
@@ -78,7 +78,7 @@ async def create(*, actor: CurrentUser, order_in: OrderIn) -> OrderOut:
     row = await insert_booking(
         ctx=ctx, slot_id=None, kind="order", resident_id=resident_id, booked_by=actor.id, quantity=1, quote=quote
     )
-    settings = get_marketplace_settings()
+    settings = get_settings()
     await db.execute(
         "INSERT INTO order_dispatches (id, booking_id, community_id, partner_id, address, note, dispatched_at,"
         " accept_target_seconds, arrive_target_seconds, dispatch_round)"

@@ -13,6 +13,7 @@ from uuid import UUID
 from community import access as community_access
 from linli import db
 from linli.auth.security import CurrentUser
+from linli.settings import get_settings
 from marketplace.schemas import (
     PartnerQuality,
     PartnerSla,
@@ -21,7 +22,6 @@ from marketplace.schemas import (
     SlaFigures,
     SlaReport,
 )
-from marketplace.settings import get_marketplace_settings
 from partners import services as partners
 
 
@@ -87,7 +87,7 @@ _EMPTY_SLA = {
 async def _sla(scope: str, scope_id: UUID, period: str | None) -> SlaReport:
     rows = await db.fetch(_SLA_SQL.format(scope=scope), scope_id, period)
     total = next((r for r in rows if r["partner_id"] is None), None)
-    settings = get_marketplace_settings()
+    settings = get_settings()
     return SlaReport(
         period=period,
         accept_target_seconds=settings.order_accept_target_seconds,
