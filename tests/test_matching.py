@@ -1,10 +1,11 @@
 """The matcher's rules and solver as pure functions: each hard rule keeps an ineligible volunteer out, and the
-batch solver's total equals a brute-force optimum on small random cases."""
+batch solver's total equals a true brute-force optimum (every assignment enumerated) on small random cases."""
 
 from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -103,68 +104,132 @@ def test_rank_never_lists_an_ineligible_volunteer():
 # --- batch solver against brute force -----------------------------------------------------------------------
 
 
-def _brute_force(tasks: list[BatchTask], edges: dict) -> int:
-    """Best total under the same model: places per task, one task per volunteer per overlap group."""
-    groups = matching.overlap_groups(tasks)
-    group_of = {tasks[i].task_id: g for g, grp in enumerate(groups) for i in grp}
-    slots = [t.task_id for t in tasks for _ in range(t.places)]
+Case = tuple[list[BatchTask], dict[Any, dict[Any, int]], dict[tuple[Any, date], int | None]]
+
+
+def _overlaps(a: BatchTask, b: BatchTask) -> bool:
+    return a.starts_at < b.ends_at and b.starts_at < a.ends_at
+
+
+def _feasible(tasks: list[BatchTask], pairs: list[tuple[Any, Any]], caps: dict[tuple[Any, date], int | None]) -> bool:
+    """The real rules, checked directly: places per task, no task twice, no two intersecting windows, caps."""
+    by_id = {t.task_id: t for t in tasks}
+    if len(set(pairs)) != len(pairs):
+        return False
+    for t in tasks:
+        if sum(1 for tid, _ in pairs if tid == t.task_id) > t.places:
+            return False
+    held: dict[Any, list[BatchTask]] = {}
+    for tid, v in pairs:
+        held.setdefault(v, []).append(by_id[tid])
+    for v, mine in held.items():
+        if any(_overlaps(x, y) for x, y in itertools.combinations(mine, 2)):
+            return False
+        used: dict[date, int] = {}
+        for t in mine:
+            if t.week is not None:
+                used[t.week] = used.get(t.week, 0) + t.minutes
+        for week, minutes in used.items():
+            left = caps.get((v, week))
+            if left is not None and minutes > left:
+                return False
+    return True
+
+
+def _options(t: BatchTask, edges: dict[Any, dict[Any, int]]) -> list[tuple[Any, ...]]:
+    eligible = list(edges.get(t.task_id, {}))
+    return [c for size in range(t.places + 1) for c in itertools.combinations(eligible, size)]
+
+
+def _brute_force(tasks: list[BatchTask], edges: dict[Any, dict[Any, int]], caps: dict) -> int:
+    """Best total over EVERY assignment (each task: any subset of its eligible volunteers up to its places)."""
     best = 0
-
-    def options(tid):
-        return [None, *edges.get(tid, {}).keys()]
-
-    for choice in itertools.product(*(options(tid) for tid in slots)):
-        seen_task: set = set()
-        seen_group: set = set()
-        ok, value = True, 0
-        for tid, v in zip(slots, choice, strict=True):
-            if v is None:
-                continue
-            if (tid, v) in seen_task or (v, group_of[tid]) in seen_group:
-                ok = False
-                break
-            seen_task.add((tid, v))
-            seen_group.add((v, group_of[tid]))
-            value += edges[tid][v]
-        if ok:
-            best = max(best, value)
+    for choice in itertools.product(*(_options(t, edges) for t in tasks)):
+        pairs = [(t.task_id, v) for t, chosen in zip(tasks, choice, strict=True) for v in chosen]
+        value = sum(edges[tid][v] for tid, v in pairs)
+        if value > best and _feasible(tasks, pairs, caps):
+            best = value
     return best
 
 
-def _random_case(seed: int) -> tuple[list[BatchTask], dict[Any, dict[Any, int]]]:
+def _random_case(seed: int) -> Case:
+    """<= 6 volunteers, <= 5 tasks with half-hour windows over a few hours (chains are common), places 1-2,
+    some tasks a week later, and weekly caps small enough to bind."""
     rng = random.Random(seed)
-    base = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
+    base = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Monday 09:00 Shanghai
     tasks = []
     for i in range(rng.randint(1, 5)):
-        start = base + timedelta(hours=rng.randint(0, 6))
-        tasks.append(BatchTask(f"t{i}", start, start + timedelta(hours=rng.randint(1, 3)), rng.randint(1, 3)))
-    # keep the brute force small
-    while sum(t.places for t in tasks) > 6:
-        tasks.pop()
-    volunteers = [f"v{j}" for j in range(rng.randint(1, 4))]
+        start = base + timedelta(minutes=30 * rng.randint(0, 10), days=7 * (rng.random() < 0.2))
+        minutes = 30 * rng.randint(1, 6)
+        week = matching.week_of(start, "Asia/Shanghai")
+        tasks.append(BatchTask(f"t{i}", start, start + timedelta(minutes=minutes), rng.randint(1, 2), week, minutes))
+    volunteers = [f"v{j}" for j in range(rng.randint(1, 6))]
     edges: dict[Any, dict[Any, int]] = {
-        t.task_id: {v: rng.randint(1, 100) for v in volunteers if rng.random() < 0.7} for t in tasks
+        t.task_id: {v: rng.randint(1, 100) for v in volunteers if rng.random() < 0.6} for t in tasks
     }
-    return tasks, edges
+    caps: dict[tuple[Any, date], int | None] = {
+        (v, t.week): rng.choice([None, None, 60, 120, 150, 240, 300]) for v in volunteers for t in tasks if t.week
+    }
+    # keep the enumeration small
+    while len(tasks) > 1 and _count(tasks, edges) > 20_000:
+        tasks.pop()
+    return tasks, edges, caps
 
 
-def test_batch_assignment_equals_brute_force_optimum_on_random_small_cases():
-    for seed in range(400):
-        tasks, edges = _random_case(seed)
-        got = matching.solve(tasks, edges)
-        assert matching.total(got) == _brute_force(tasks, edges), f"seed {seed}"
-        # and the answer is feasible: places respected, scores real, no volunteer twice in a group
-        groups = matching.overlap_groups(tasks)
-        group_of = {tasks[i].task_id: g for g, grp in enumerate(groups) for i in grp}
-        per_task: dict = {}
-        seen = set()
+def _count(tasks: list[BatchTask], edges: dict[Any, dict[Any, int]]) -> int:
+    n = 1
+    for t in tasks:
+        n *= len(_options(t, edges))
+    return n
+
+
+def _cap_left(caps: dict[tuple[Any, date], int | None]) -> Callable[[Any, date], int | None]:
+    return lambda v, week: caps.get((v, week))
+
+
+def test_batch_assignment_equals_a_true_brute_force_optimum_on_random_small_cases():
+    chained = capped = 0
+    for seed in range(300):
+        tasks, edges, caps = _random_case(seed)
+        got = matching.solve(tasks, edges, cap_left=_cap_left(caps))
+        assert matching.total(got) == _brute_force(tasks, edges, caps), f"seed {seed}"
+        assert _feasible(tasks, [(tid, v) for tid, v, _ in got], caps), f"seed {seed}"
         for tid, v, points in got:
             assert edges[tid][v] == points
-            per_task[tid] = per_task.get(tid, 0) + 1
-            assert (v, group_of[tid]) not in seen, f"seed {seed}"
-            seen.add((v, group_of[tid]))
-        for t in tasks:
-            assert per_task.get(t.task_id, 0) <= t.places
+        # the cases exercise what the old per-group model got wrong: one volunteer with two tasks of one group
+        group_of = {tasks[i].task_id: g for g, grp in enumerate(matching.overlap_groups(tasks)) for i in grp}
+        per_group = [(v, group_of[tid]) for tid, v, _ in got]
+        chained += len(per_group) != len(set(per_group))
+        capped += matching.total(got) < matching.total(matching.solve(tasks, edges))
+    assert chained >= 5 and capped >= 5, (chained, capped)
+
+
+def test_one_volunteer_takes_both_ends_of_a_chain_of_overlaps():
+    # A 09-11 overlaps B 10-12, B overlaps C 11-13, A and C only touch: v does A and C, w does B.
+    start = datetime(2026, 11, 23, 1, tzinfo=UTC)
+    a = BatchTask("A", start, start + timedelta(hours=2), 1)
+    b = BatchTask("B", start + timedelta(hours=1), start + timedelta(hours=3), 1)
+    c = BatchTask("C", start + timedelta(hours=2), start + timedelta(hours=4), 1)
+    edges = {"A": {"v": 50}, "B": {"v": 60, "w": 10}, "C": {"v": 50}}
+    got = matching.solve([a, b, c], edges)
+    assert sorted(got) == [("A", "v", 50), ("B", "w", 10), ("C", "v", 50)]
+    # v alone: A + C (100) beats B (60), and v never holds two intersecting tasks
+    got = matching.solve([a, b, c], {"A": {"v": 50}, "B": {"v": 60}, "C": {"v": 50}})
+    assert sorted(got) == [("A", "v", 50), ("C", "v", 50)]
+
+
+def test_a_binding_weekly_cap_picks_the_best_tasks_that_fit_not_the_earliest():
+    start = datetime(2026, 11, 23, 1, tzinfo=UTC)
+    week = matching.week_of(start, "Asia/Shanghai")
+    early = BatchTask("early", start, start + timedelta(hours=3), 1, week, 180)
+    late1 = BatchTask("late1", start + timedelta(hours=5), start + timedelta(hours=7), 1, week, 120)
+    late2 = BatchTask("late2", start + timedelta(days=1), start + timedelta(days=1, hours=2), 1, week, 120)
+    next_week = BatchTask(
+        "next", start + timedelta(days=7), start + timedelta(days=7, hours=3), 1, week + timedelta(7), 180
+    )
+    edges = {"early": {"v": 70}, "late1": {"v": 40}, "late2": {"v": 40}, "next": {"v": 5}}
+    got = matching.solve([early, late1, late2, next_week], edges, cap_left=lambda v, w: 240)
+    assert sorted(got) == [("late1", "v", 40), ("late2", "v", 40), ("next", "v", 5)]
 
 
 def test_overlap_groups_are_connected_components_of_intersecting_windows():

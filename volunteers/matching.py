@@ -13,16 +13,15 @@ proximity (same grid 40, unknown 20 / 10, other grid 0), fairness (fewer approve
 first, up to 30), reliability (Laplace-smoothed completion rate against no-shows, up to 30) and a language
 bonus (10) when the task asks for a dialect the volunteer speaks.
 
-Batch mode (`solve`): tasks with k places become k columns of an assignment problem; ineligible pairs cost
-0, eligible ones cost -score, so leaving a place empty is never worse than an ineligible pair and
-`scipy.optimize.linear_sum_assignment` maximises the total score. Overlapping tasks: tasks are split into
-*time-overlap groups* (connected components of the "windows intersect" graph, found by a sweep over start
-times). Tasks of different groups never overlap, so a volunteer may take one task in each group; within a
-group a volunteer takes at most one task (one row of the matrix). This is a greedy-free, exact formulation of
-"at most one task among overlapping ones" — conservative only for chains (A overlaps B, B overlaps C, A does
-not overlap C: A and C are not given to the same person in one run). Weekly caps couple groups only through
-the remaining cap: groups are solved in time order and each volunteer's remaining minutes for that week are
-reduced as they are assigned (exact whenever caps do not bind across groups; never exceeded in any case).
+Batch mode (`solve`): the exact optimum of the real rules. Variables x[v,t] in {0,1} for the eligible pairs;
+maximise the total score subject to: per task, at most `places` volunteers; per volunteer and per task start
+s, at most one of their eligible tasks whose window contains s (interval cliques: a volunteer never holds two
+tasks whose windows intersect, while A and C of a chain A-B-C may go to the same person); per volunteer and
+local week, the minutes taken never exceed what is left of the weekly cap. Solved as a binary MILP with
+`scipy.optimize.milp` (HiGHS); its LP relaxation is tried first and, when integral (almost always here),
+is already the proven optimum. Fast path, also exact:
+when no volunteer has two intersecting eligible tasks and no cap can bind, the tasks are independent and
+each takes its `places` best volunteers. `overlap_groups` and `greedy` remain for the greedy baseline.
 """
 
 from __future__ import annotations
@@ -36,7 +35,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.sparse import csr_matrix
 
 FAIRNESS_HORIZON_MINUTES = 40 * 60  # 40 h in the last 90 days earns no fairness points any more
 PROXIMITY_SAME_GRID, PROXIMITY_UNKNOWN, PROXIMITY_NO_HOME = 40, 20, 10
@@ -275,51 +275,143 @@ def solve(
     *,
     cap_left: Callable[[Hashable, date], int | None] | None = None,
 ) -> list[tuple[Hashable, Hashable, int]]:
-    """The assignment with the best total score: [(task_id, volunteer_id, score)].
+    """The assignment with the best total score under the real rules: [(task_id, volunteer_id, score)].
 
     `edges[task_id][volunteer_id] = score` lists the eligible pairs (scores > 0). `cap_left(volunteer, week)`
-    gives the minutes a volunteer may still take that week (None = no cap).
+    gives the minutes a volunteer may still take that week (None = no cap). Rules: at most `places`
+    volunteers per task, a volunteer never holds two tasks whose windows intersect, and the minutes a
+    volunteer takes in a week never exceed what is left of their cap. Exact: per-task best `places` when no
+    volunteer has overlapping eligible tasks and no cap can bind, else a binary MILP (HiGHS).
     """
-    used: dict[tuple[Hashable, date], int] = defaultdict(int)
-    result: list[tuple[Hashable, Hashable, int]] = []
-    for group in overlap_groups(tasks):
-        columns: list[int] = []
-        for i in group:
-            columns.extend([i] * max(0, tasks[i].places))
-        if not columns:
+    order = sorted(range(len(tasks)), key=lambda i: (tasks[i].starts_at, tasks[i].ends_at))
+    rank_of = {i: r for r, i in enumerate(order)}
+    pair_task: list[int] = []
+    pair_vol: list[Hashable] = []
+    pair_points: list[int] = []
+    left_of: dict[tuple[Hashable, date], int | None] = {}
+    for i in order:
+        task = tasks[i]
+        if task.places <= 0:
             continue
-        row_index: dict[Hashable, int] = {}
-        pairs: list[tuple[int, int, int]] = []  # (row, task index, score)
-        for i in group:
-            task = tasks[i]
-            for volunteer, points in edges.get(task.task_id, {}).items():
-                if points <= 0:
+        for volunteer, points in edges.get(task.task_id, {}).items():
+            if points <= 0:
+                continue
+            if cap_left is not None and task.week is not None:
+                key = (volunteer, task.week)
+                if key not in left_of:
+                    left_of[key] = cap_left(volunteer, task.week)
+                left = left_of[key]
+                if left is not None and task.minutes > left:
                     continue
-                if cap_left is not None and task.week is not None:
-                    left = cap_left(volunteer, task.week)
-                    if left is not None and used[(volunteer, task.week)] + task.minutes > left:
-                        continue
-                row = row_index.setdefault(volunteer, len(row_index))
-                pairs.append((row, i, points))
-        if not pairs:
-            continue
-        # Columns of one task are identical; fill them in one go per task.
-        first_col: dict[int, int] = {}
-        for col, i in enumerate(columns):
-            first_col.setdefault(i, col)
-        cost = np.zeros((len(row_index), len(columns)), dtype=np.int64)
-        for row, i, points in pairs:
-            start = first_col[i]
-            cost[row, start : start + tasks[i].places] = -points
-        rows, cols = linear_sum_assignment(cost)
-        volunteers = list(row_index)
-        for r, c in zip(rows, cols, strict=True):
-            if cost[r, c] < 0:
-                task = tasks[columns[c]]
-                result.append((task.task_id, volunteers[r], int(-cost[r, c])))
-                if task.week is not None:
-                    used[(volunteers[r], task.week)] += task.minutes
-    return result
+            pair_task.append(i)
+            pair_vol.append(volunteer)
+            pair_points.append(points)
+    if not pair_points:
+        return []
+
+    # Rows of the coupling constraints: per volunteer, every maximal set of their tasks sharing a moment
+    # (interval cliques at each task start), and per (volunteer, week) the cap when it can bind.
+    by_volunteer: dict[Hashable, list[int]] = defaultdict(list)  # volunteer -> pair indices, in time order
+    for k, volunteer in enumerate(pair_vol):
+        by_volunteer[volunteer].append(k)
+    rows: list[list[int]] = []
+    cap_rows: list[tuple[list[int], int]] = []
+    for pairs in by_volunteer.values():
+        # Sweep over start times; a set of tasks open at one moment is written out only when it is maximal
+        # (just before a task of it ends), so dominated rows never reach the solver.
+        active: list[int] = []
+        for k in pairs:
+            t = tasks[pair_task[k]]
+            still = [a for a in active if tasks[pair_task[a]].ends_at > t.starts_at]
+            if len(still) < len(active) and len(active) >= 2:
+                rows.append(active)
+            active = [*still, k]
+        if len(active) >= 2:
+            rows.append(active)
+        if cap_left is not None:
+            by_week: dict[date, list[int]] = defaultdict(list)
+            for k in pairs:
+                week = tasks[pair_task[k]].week
+                if week is not None:
+                    by_week[week].append(k)
+            for week, ks in by_week.items():
+                left = left_of.get((pair_vol[ks[0]], week))
+                if left is not None and sum(tasks[pair_task[k]].minutes for k in ks) > left:
+                    cap_rows.append((ks, left))
+
+    if not rows and not cap_rows:
+        chosen = _best_per_task(pair_task, pair_points, tasks)
+    else:
+        chosen = _milp(tasks, pair_task, pair_points, rows, cap_rows)
+    chosen.sort(key=lambda k: (rank_of[pair_task[k]], -pair_points[k]))
+    return [(tasks[pair_task[k]].task_id, pair_vol[k], pair_points[k]) for k in chosen]
+
+
+def _best_per_task(pair_task: list[int], pair_points: list[int], tasks: Sequence[BatchTask]) -> list[int]:
+    """Without coupling constraints each task independently takes its `places` best volunteers (exact)."""
+    by_task: dict[int, list[int]] = defaultdict(list)
+    for k, i in enumerate(pair_task):
+        by_task[i].append(k)
+    chosen: list[int] = []
+    for i, ks in by_task.items():
+        ks.sort(key=lambda k: -pair_points[k])
+        chosen.extend(ks[: tasks[i].places])
+    return chosen
+
+
+def _milp(
+    tasks: Sequence[BatchTask],
+    pair_task: list[int],
+    pair_points: list[int],
+    clique_rows: list[list[int]],
+    cap_rows: list[tuple[list[int], int]],
+) -> list[int]:
+    """Binary x per eligible pair, maximise the total score; rows: places per task, cliques <= 1, caps."""
+    n = len(pair_points)
+    task_row: dict[int, int] = {}
+    r_idx: list[int] = []
+    c_idx: list[int] = []
+    vals: list[float] = []
+    upper: list[float] = []
+    for k, i in enumerate(pair_task):
+        if i not in task_row:
+            task_row[i] = len(upper)
+            upper.append(tasks[i].places)
+        r_idx.append(task_row[i])
+        c_idx.append(k)
+        vals.append(1.0)
+    for ks in clique_rows:
+        row = len(upper)
+        upper.append(1)
+        r_idx.extend([row] * len(ks))
+        c_idx.extend(ks)
+        vals.extend([1.0] * len(ks))
+    for ks, left in cap_rows:
+        row = len(upper)
+        upper.append(left)
+        r_idx.extend([row] * len(ks))
+        c_idx.extend(ks)
+        vals.extend(float(tasks[pair_task[k]].minutes) for k in ks)
+    a = csr_matrix((vals, (r_idx, c_idx)), shape=(len(upper), n))
+    cost = -np.asarray(pair_points, dtype=float)
+    b = np.asarray(upper, dtype=float)
+    # The LP relaxation first (dual simplex): its optimum bounds the integer one from above, so when it lands
+    # on an integral vertex — nearly always here, the rows being mostly interval cliques — that vertex is
+    # the optimum and branch and bound is skipped.
+    relaxed = linprog(cost, A_ub=a, b_ub=b, bounds=(0, 1), method="highs-ds")
+    if relaxed.status == 0 and relaxed.x is not None and np.all(np.abs(relaxed.x - np.round(relaxed.x)) <= 1e-6):
+        return [k for k in range(n) if relaxed.x[k] > 0.5]
+    # Scores are integers: a gap below 1 proves the incumbent optimal (HiGHS's default 1e-4 would not).
+    res = milp(
+        c=cost,
+        constraints=LinearConstraint(a, -np.inf, b),
+        integrality=np.ones(n),
+        bounds=Bounds(0, 1),
+        options={"mip_rel_gap": 0.5 / (1 + sum(pair_points))},
+    )
+    if res.x is None or res.status != 0:
+        raise RuntimeError(f"batch assignment MILP failed: {res.message}")
+    return [k for k in range(n) if res.x[k] > 0.5]
 
 
 def greedy(tasks: Sequence[BatchTask], edges: Mapping[Any, Mapping[Any, int]]) -> list[tuple[Hashable, Hashable, int]]:

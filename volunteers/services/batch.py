@@ -19,7 +19,7 @@ from volunteers.services.offers import counts, excluded, insert_offer, offer_out
 async def batch_assign(*, actor: CurrentUser, community_id: UUID, now: datetime | None = None) -> BatchAssignOut:
     """Offer every open place of the community's upcoming open tasks at once, with the best total score.
 
-    See `volunteers.matching` for the formulation (linear_sum_assignment per time-overlap group).
+    See `volunteers.matching` for the formulation (an exact binary MILP over the eligible pairs).
     """
     now = now or datetime.now(UTC)
     await access.require_role(actor, community_id, "staff")
