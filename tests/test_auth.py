@@ -164,4 +164,4 @@ async def test_failed_logins_open_a_window_that_expires(client):
     key = f"{get_settings().redis_namespace}:login-fail:phone:{person.phone}"
     ttl = await redis_client().ttl(key)
     assert 0 < ttl <= get_settings().login_window_seconds
-    assert int(await redis_client().get(key)) == 1
+    assert await redis_client().get(key) == b"1"
