@@ -223,6 +223,16 @@ async def priority_groups_of(*, community_id: UUID, user_id: UUID) -> list[str]:
     return list(groups or [])
 
 
+async def staff_user_ids(*, community_id: UUID) -> list[UUID]:
+    """Everyone who holds staff or admin in the community, e.g. to alert them."""
+    rows = await db.fetch(
+        "SELECT DISTINCT user_id FROM community_memberships WHERE community_id = $1 AND role IN ('staff', 'admin')"
+        " ORDER BY user_id",
+        community_id,
+    )
+    return [r["user_id"] for r in rows]
+
+
 async def create_grid(*, actor: CurrentUser, community_id: UUID, grid_in: GridIn) -> GridOut:
     await access.require_role(actor, community_id, "admin")
     if grid_in.worker_user_id is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from community import services as community_services
 from linli import db
 from linli.settings import get_settings
 from marketplace.services import bookings, orders, waitlist
@@ -28,11 +29,7 @@ async def _notify(
 
 
 async def _community_staff(community_id: UUID) -> list[UUID]:
-    rows = await db.fetch(
-        "SELECT DISTINCT user_id FROM community_memberships WHERE community_id = $1 AND role IN ('staff', 'admin')",
-        community_id,
-    )
-    return [r["user_id"] for r in rows]
+    return await community_services.staff_user_ids(community_id=community_id)
 
 
 async def _title_of(booking_id: UUID) -> str:

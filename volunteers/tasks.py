@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from community import services as community_services
 from linli import db
 from notifications import services as notifications
 from volunteers.services import hours, offers
@@ -69,13 +70,10 @@ async def notify_team_offer(event_id: str, payload: dict[str, Any]) -> None:
 async def escalate_help(event_id: str, payload: dict[str, Any]) -> None:
     """Nobody answered an urgent call: every staff member of the community is alerted."""
     async with db.unit_of_work():
-        staff = await db.fetch(
-            "SELECT DISTINCT user_id FROM community_memberships WHERE community_id = $1 AND role IN ('staff', 'admin')",
-            UUID(payload["community_id"]),
-        )
-        for row in staff:
+        staff = await community_services.staff_user_ids(community_id=UUID(payload["community_id"]))
+        for user_id in staff:
             await notifications.create(
-                user_id=row["user_id"],
+                user_id=user_id,
                 kind="help_escalated",
                 title="紧急求助无人响应",
                 body=f"「{payload.get('title', '')}」暂无志愿者接单,请尽快安排。",

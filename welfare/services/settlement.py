@@ -28,6 +28,7 @@ from community import services as community
 from linli import audit, db, outbox
 from linli.auth.security import CurrentUser
 from linli.errors import Forbidden, NotFound
+from partners import services as partner_services
 from welfare import periods
 from welfare.errors import SETTLEMENT_NOT_FOUND, STATEMENT_PARTNER_NOT_FOUND
 from welfare.schemas import SettlementRunOut, StatementLineOut, StatementOut
@@ -329,10 +330,8 @@ async def statement(*, actor: CurrentUser, partner_id: UUID, period: str) -> Sta
     partner = await db.fetchrow("SELECT id, name, community_id FROM partners WHERE id = $1", partner_id)
     if partner is None:
         raise NotFound("no such partner", code=STATEMENT_PARTNER_NOT_FOUND)
-    member = await db.fetchval(
-        "SELECT 1 FROM partner_members WHERE partner_id = $1 AND user_id = $2", partner_id, actor.id
-    )
-    if not member and not await access.has_role(actor, partner["community_id"], "staff"):
+    member = await partner_services.member_role(partner_id=partner_id, user_id=actor.id)
+    if member is None and not await access.has_role(actor, partner["community_id"], "staff"):
         raise Forbidden("only the partner's members and community staff see its statements")
     lines = await db.fetch(
         "SELECT booking_id, completed_at, category, price_fen, share_rate_bp, share_fen, subsidy_fen"
