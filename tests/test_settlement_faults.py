@@ -13,6 +13,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import asyncpg
+import pytest
 
 from linli import db
 from tests.api import community_with_staff
@@ -268,9 +269,6 @@ async def test_each_booking_appears_in_exactly_one_settlement_line(client):
         " 500, 50, 0)"
     )
     await db.execute(insert, booking, UUID(fund.id), p)
-    try:
+    with pytest.raises(asyncpg.UniqueViolationError):
         await db.execute(insert, booking, UUID(fund.id), p)
-    except asyncpg.UniqueViolationError:
-        pass
-    else:
-        raise AssertionError("a booking was settled twice")
+    assert await db.fetchval("SELECT count(*) FROM settlement_lines WHERE booking_id = $1", booking) == 1
