@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,6 +25,10 @@ from linli.settings import get_settings
 @asynccontextmanager
 async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     await db.start_pool()
+    # Everything alive now (modules, routes, schemas) lives as long as the process: moving it out of the
+    # collector's generations keeps full collections short under load instead of re-walking it every time.
+    gc.collect()
+    gc.freeze()
     try:
         yield
     finally:

@@ -54,13 +54,14 @@ async def respond_once(
     key: str | None,
     method: str,
     path: str,
-    body: Any,
+    body: Callable[[], Any],
     status_code: int,
     run: Callable[[], Awaitable[BaseModel]],
 ) -> Response[Any]:
     """Run `run` in one unit of work, at most once per (caller, Idempotency-Key).
 
-    A retry with the same key and body gets the first response (same status, same body) and creates nothing;
+    `body` is called only when a key is given (the fingerprint of the request). A retry with the same key and
+    body gets the first response (same status, same body) and creates nothing;
     the same key with a different body is refused. Two identical requests racing: the second waits on the
     key's unique index until the first commits, then replays it. If the first fails, nothing is stored and a
     retry runs afresh.
@@ -70,7 +71,7 @@ async def respond_once(
             result = await run()
         return Response(result.model_dump(mode="json"), status_code=status_code)
     owner = user_id or ANONYMOUS
-    fingerprint = request_fingerprint(method, path, body)
+    fingerprint = request_fingerprint(method, path, body())
     async with db.unit_of_work():
         claimed = await db.fetchval(
             "INSERT INTO idempotency_keys (id, user_id, key, method, path, request_hash, created_at)"
@@ -123,7 +124,7 @@ async def create_once(
         key=key,
         method=request.method,
         path=request.url.path,
-        body=data.model_dump(mode="json"),
+        body=lambda: data.model_dump(mode="json"),
         status_code=status_code,
         run=run,
     )

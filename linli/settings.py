@@ -46,8 +46,8 @@ class Settings(BaseSettings):
     # How often the escalation job looks for orders nobody accepted in time.
     order_escalation_every_seconds: int = Field(default=15, ge=1, alias="LINLI_ORDER_ESCALATION_EVERY_SECONDS")
 
-    # Outbox relay polling (it also wakes on LISTEN/NOTIFY, so this is only the safety net).
-    outbox_poll_seconds: float = Field(default=1.0, alias="LINLI_OUTBOX_POLL_SECONDS")
+    # How often an idle outbox relay looks for new rows (there is no NOTIFY: see linli/outbox.py).
+    outbox_poll_seconds: float = Field(default=0.1, gt=0, le=60, alias="LINLI_OUTBOX_POLL_SECONDS")
     log_json: bool = Field(default=False, alias="LINLI_LOG_JSON")
     log_level: str = Field(default="INFO", alias="LINLI_LOG_LEVEL")
 

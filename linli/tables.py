@@ -22,7 +22,8 @@ class OutboxEvent(Table, tablename="outbox_events"):
     topic = Varchar(length=100, null=False)
     payload = JSONB(null=False)
     created_at = Timestamptz(default=TimestamptzNow(), null=False, index=True)
-    sent_at = Timestamptz(null=True, default=None, index=True)
+    # Pending rows are found through the partial index `outbox_events_pending` (see the migration).
+    sent_at = Timestamptz(null=True, default=None, index=False)
     attempts = Integer(default=0, null=False)
     last_error = Text(null=True, default=None)
 

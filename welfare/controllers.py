@@ -10,7 +10,7 @@ from litestar.params import Body, Parameter
 
 from linli import db
 from linli.auth.security import CurrentUser
-from linli.idempotency import create_once, respond_once
+from linli.idempotency import create_once
 from welfare.periods import PERIOD_PATTERN
 from welfare.schemas import (
     BudgetProposalIn,
@@ -108,12 +108,11 @@ class WelfareFundController(Controller):
     async def settle(
         self, request: Request[Any, Any, Any], user: CurrentUser, community_id: UUID, data: SettlementIn = Body()
     ) -> Response[Any]:
-        return await respond_once(
+        return await create_once(
+            request,
             user_id=user.id,
             key=_key(request),
-            method="POST",
-            path=request.url.path,
-            body=data.model_dump(mode="json"),
+            data=data,
             status_code=202,
             run=lambda: settlement.request(actor=user, community_id=community_id, period=data.period),
         )

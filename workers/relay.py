@@ -7,13 +7,13 @@ rows: message ids are derived from the event id and every subscribed actor is id
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import asyncpg
 import structlog
 
 from linli import db
-from linli.outbox import NOTIFY_CHANNEL
 from workers.actor import SUBSCRIPTIONS, send
 
 log = structlog.get_logger("linli.relay")
@@ -51,28 +51,14 @@ async def relay_once(*, limit: int = 200) -> int:
     return len(sent)
 
 
-async def run_relay(stop: asyncio.Event, *, poll_seconds: float = 1.0) -> None:
-    """Relay until `stop` is set, waking on NOTIFY and polling as a safety net."""
-    wake = asyncio.Event()
-    listener: asyncpg.Connection | None = None
-
-    def on_notify(*_: object) -> None:
-        wake.set()
-
+async def run_relay(stop: asyncio.Event, *, poll_seconds: float = 0.1) -> None:
+    """Relay until `stop` is set: drain what is pending, then look again every `poll_seconds`."""
     while not stop.is_set():
         try:
-            if listener is None or listener.is_closed():
-                listener = await db.engine().get_new_connection()
-                await listener.add_listener(NOTIFY_CHANNEL, on_notify)
             while await relay_once() > 0 and not stop.is_set():
                 pass
         except (OSError, asyncpg.PostgresError) as exc:
             log.warning("outbox_relay_error", error=str(exc))
-            listener = None
-        wake.clear()
-        waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
-        await asyncio.wait(waiters, timeout=poll_seconds, return_when=asyncio.FIRST_COMPLETED)
-        for w in waiters:
-            w.cancel()
-    if listener is not None and not listener.is_closed():
-        await listener.close()
+        # Waking on `stop` too, so shutdown never waits out a poll.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=poll_seconds)

@@ -1,7 +1,7 @@
 """The raw baseline: a minimal Litestar handler issuing the booking's SQL statements on bare asyncpg.
 
 Same statements as the real endpoint (load the caller, the slot context with the resident's priority groups,
-the atomic capacity UPDATE, the booking INSERT, the outbox INSERT and NOTIFY, in one transaction), without the
+the atomic capacity UPDATE, the booking INSERT and the outbox INSERT, in one transaction), without the
 framework around it: no JWT verification (the token's subject is read unverified), no DI, no Pydantic, no
 problem+json. Run: `uvicorn bench.booking.baseline:app --workers 2` with DATABASE_URL set.
 """
@@ -9,6 +9,7 @@ problem+json. Run: `uvicorn bench.booking.baseline:app --workers 2` with DATABAS
 from __future__ import annotations
 
 import base64
+import gc
 import json
 import os
 import uuid
@@ -17,6 +18,7 @@ from typing import Any
 import asyncpg
 from litestar import Litestar, Request, Response, get, post
 
+from linli.db import keep_session
 from marketplace.services.placing import INSERT_BOOKING_SQL, SLOT_CONTEXT_SQL, TAKE_PLACES_SQL
 
 _pool: asyncpg.Pool | None = None
@@ -24,7 +26,11 @@ _pool: asyncpg.Pool | None = None
 
 async def _start(app: Litestar) -> None:
     global _pool
-    _pool = await asyncpg.create_pool(os.environ["DATABASE_URL"], min_size=2, max_size=20)
+    # The same pool policy as the real service (see linli.db.start_pool): no session reset on release.
+    _pool = await asyncpg.create_pool(os.environ["DATABASE_URL"], min_size=2, max_size=20, reset=keep_session)
+    # And the same garbage-collector tuning (see linli.app._lifespan).
+    gc.collect()
+    gc.freeze()
 
 
 async def _stop(app: Litestar) -> None:
@@ -87,7 +93,6 @@ async def book(request: Request[Any, Any, Any]) -> Response[Any]:
             "booking.confirmed",
             json.dumps({"booking_id": str(row["id"])}),
         )
-        await conn.execute("SELECT pg_notify($1, '')", "linli_outbox")
     out = {k: (str(v) if isinstance(v, uuid.UUID) else v) for k, v in dict(row).items()}
     return Response(out, status_code=201)
 
