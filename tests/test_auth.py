@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from uuid import UUID
 
@@ -69,6 +70,33 @@ async def test_expired_token_is_401(client):
     r = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {expired}"})
     assert r.status_code == 401
     assert r.json()["code"] == "token_invalid"
+
+
+async def test_a_token_that_worked_stops_working_when_it_expires(client):
+    """Verified tokens are remembered per process; the expiry is still checked on every request."""
+    person = await sign_up(client)
+    now = int(time.time())
+    short = jwt.encode({"sub": person.id, "iat": now, "exp": now + 2}, "test-secret-" + "x" * 40, algorithm="HS256")
+    ok = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {short}"})
+    assert ok.status_code == 200
+    await asyncio.sleep(max(0.0, now + 2.2 - time.time()))
+    r = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {short}"})
+    assert r.status_code == 401
+    assert r.json()["code"] == "token_invalid"
+
+
+async def test_a_tampered_copy_of_a_working_token_is_401(client):
+    person = await sign_up(client)
+    other = await sign_up(client)
+    good = person.headers["Authorization"].removeprefix("Bearer ")
+    assert (await client.get("/api/v1/me", headers={"Authorization": f"Bearer {good}"})).status_code == 200
+    header, _, signature = good.split(".")
+    forged_claims = jwt.utils.base64url_encode(  # type: ignore[attr-defined]
+        f'{{"sub":"{other.id}","exp":{int(time.time()) + 3600}}}'.encode()
+    ).decode()
+    forged = f"{header}.{forged_claims}.{signature}"
+    r = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"})
+    assert r.status_code == 401
 
 
 async def test_token_signed_with_another_key_is_401(client):
