@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable
+from collections.abc import Collection, Hashable
 from datetime import UTC, date, datetime
 from uuid import UUID
 
@@ -19,7 +19,9 @@ from volunteers.services.offers import counts, excluded, insert_offer, offer_out
 async def batch_assign(*, actor: CurrentUser, community_id: UUID, now: datetime | None = None) -> BatchAssignOut:
     """Offer every open place of the community's upcoming open tasks at once, with the best total score.
 
-    See `volunteers.matching` for the formulation (an exact binary MILP over the eligible pairs).
+    Eligibility and scores come from `matching.score_pairs` (every task x volunteer pair at once, the same
+    rules as `matching.ineligible_reason` / `matching.score`); the assignment from `matching.solve_arrays`
+    (exact). Only the offers made get their reasons written out, by `matching.score`.
     """
     now = now or datetime.now(UTC)
     await access.require_role(actor, community_id, "staff")
@@ -34,26 +36,23 @@ async def batch_assign(*, actor: CurrentUser, community_id: UUID, now: datetime 
     tz = await db.fetchval("SELECT timezone FROM communities WHERE id = $1", community_id)
     window = (min(t["starts_at"] for t in tasks), max(t["ends_at"] for t in tasks))
     pool = await candidates.load(community_id, window=window)
-    by_id = {c.volunteer_id: c for c in pool}
-    batch: list[matching.BatchTask] = []
-    edges: dict[Hashable, dict[Hashable, int]] = {}
-    scored_by: dict[tuple[Hashable, Hashable], matching.Scored] = {}
+    specs = await candidates.task_specs(tasks, timezone=tz)
     rows_by_id = {t["id"]: t for t in tasks}
+    batch: list[matching.BatchTask] = []
+    prepared: list[matching.PreparedTask] = []
+    exclude: dict[Hashable, Collection[Hashable]] = {}
     for task in tasks:
         held, outstanding = await counts(task["id"])
         places = task["volunteers_needed"] - held - outstanding
         if places <= 0:
             continue
-        spec = await candidates.task_spec(task, timezone=tz)
-        prepared = matching.prepare(spec)
-        batch.append(
-            matching.BatchTask(task["id"], task["starts_at"], task["ends_at"], places, prepared.week, prepared.minutes)
-        )
-        task_edges: dict[Hashable, int] = {}
-        for scored in matching.rank(spec, pool, exclude=await excluded(task)):
-            task_edges[scored.volunteer_id] = scored.score
-            scored_by[(task["id"], scored.volunteer_id)] = scored
-        edges[task["id"]] = task_edges
+        p = matching.prepare(specs[task["id"]])
+        prepared.append(p)
+        batch.append(matching.BatchTask(task["id"], task["starts_at"], task["ends_at"], places, p.week, p.minutes))
+        exclude[task["id"]] = await excluded(task)
+    if not batch:
+        return BatchAssignOut(tasks=0, total_score=0, offers=[])
+    pairs = matching.score_pairs(prepared, pool, exclude=exclude)
 
     week_held: dict[tuple[Hashable, date], int] = defaultdict(int)
     for c in pool:
@@ -61,15 +60,25 @@ async def batch_assign(*, actor: CurrentUser, community_id: UUID, now: datetime 
             week_held[(c.volunteer_id, matching.week_of(held_start, tz))] += matching.minutes_between(
                 held_start, held_end
             )
+    by_id = {c.volunteer_id: c for c in pool}
 
     def cap_left(volunteer: Hashable, week: date) -> int | None:
         cap = by_id[volunteer].weekly_cap_minutes
         return None if cap is None else cap - week_held[(volunteer, week)]
 
-    chosen = matching.solve(batch, edges, cap_left=cap_left)
+    chosen = matching.solve_arrays(
+        batch,
+        task_index=pairs.task_index,
+        volunteer_index=pairs.candidate_index,
+        points=pairs.points,
+        volunteer_ids=[c.volunteer_id for c in pool],
+        cap_left=cap_left,
+    )
+    prepared_by_id = {p.spec.task_id: p for p in prepared}
     made: list[OfferOut] = []
     for task_id, volunteer_id, _points in chosen:
-        row = await insert_offer(rows_by_id[task_id], scored_by[(task_id, volunteer_id)], now=now)
+        scored = matching.score(prepared_by_id[task_id], by_id[volunteer_id])
+        row = await insert_offer(rows_by_id[task_id], scored, now=now)
         if row is not None:
             made.append(offer_out(row))
     return BatchAssignOut(tasks=len(batch), total_score=matching.total(chosen), offers=made)

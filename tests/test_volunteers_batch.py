@@ -1,0 +1,62 @@
+"""Staff assign a week's tasks in one batch: the offers follow the same rules as one task's matching — a skill's
+certificate, a declined offer, the weekly cap shared by the tasks of the batch."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from tests.api import community_with_staff
+from tests.volunteers_api import act, catalog, match, task, volunteer
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _until_next_wednesday(hour: int) -> timedelta:
+    """From now to `hour`:00 next Wednesday, community time: every task of the story falls in one local week."""
+    now = datetime.now(UTC)
+    local = now.astimezone(SHANGHAI)
+    days = (2 - local.weekday()) % 7 or 7
+    return datetime.combine(local.date() + timedelta(days=days), time(hour), SHANGHAI) - now
+
+
+async def test_batch_offers_respect_certificates_declines_and_the_weekly_cap_across_the_batch(client):
+    setup = await community_with_staff(client)
+    await catalog(client, setup)
+    r = await client.post(
+        f"/api/v1/communities/{setup.id}/skills",
+        json={"code": "night_patrol", "name_zh": "夜间巡逻", "requires_certificate": "first_aid"},
+        headers=setup.staff.headers,
+    )
+    assert r.status_code == 201, r.text
+    # 丙 was asked for the Thursday lunch run first, and said no.
+    bing, bing_profile = await volunteer(client, setup, "丙", skills={"meal_delivery": 3})
+    thursday = await task(client, setup, starts_in=_until_next_wednesday(9) + timedelta(days=1), minutes=60)
+    (asked,) = await match(client, setup, thursday["id"])
+    assert asked["volunteer_id"] == bing_profile["id"]
+    assert (await act(client, bing, asked["id"], "decline")).status_code == 200
+    # 甲 holds the certificate the patrol skill demands, but may give only 2 h a week; 乙 has no certificate.
+    _, jia = await volunteer(
+        client,
+        setup,
+        "甲",
+        skills={"meal_delivery": 3, "night_patrol": 3},
+        certificates=[{"kind": "first_aid", "expires_on": "2099-12-31"}],
+        weekly_cap_minutes=120,
+    )
+    _, yi = await volunteer(client, setup, "乙", skills={"meal_delivery": 3, "night_patrol": 3})
+    patrol = await task(client, setup, starts_in=_until_next_wednesday(9), minutes=120, skills={"night_patrol": 2})
+    afternoon = await task(client, setup, starts_in=_until_next_wednesday(14), minutes=60)
+
+    r = await client.post(f"/api/v1/communities/{setup.id}/tasks/assign", headers=setup.staff.headers)
+    assert r.status_code == 200, r.text
+    offered = {(o["task_id"], o["volunteer_id"]) for o in r.json()["offers"]}
+    # Only 甲 may patrol; the patrol fills 甲's week, so the afternoon run goes to someone else; 丙 is not asked
+    # twice for Thursday, and 甲 has no week left for it: it goes to 乙.
+    assert (patrol["id"], jia["id"]) in offered
+    assert (patrol["id"], yi["id"]) not in offered
+    assert (afternoon["id"], jia["id"]) not in offered
+    assert any(t == afternoon["id"] for t, _ in offered)
+    assert (thursday["id"], yi["id"]) in offered
+    assert (thursday["id"], bing_profile["id"]) not in offered
+    assert r.json()["total_score"] == sum(o["score"] for o in r.json()["offers"])
