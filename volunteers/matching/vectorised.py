@@ -98,7 +98,8 @@ def score_pairs(
     _require_certificates(ok, prepared, candidates)
     if exclude:
         _exclude(ok, prepared, candidates, exclude)
-    task_index, candidate_index = np.nonzero(ok)
+    # flatnonzero + divmod is several times faster than a 2-D nonzero; the order stays task-major.
+    task_index, candidate_index = np.divmod(np.flatnonzero(ok), len(candidates))
     keep = _not_on_day_off(task_index, candidate_index, prepared, candidates)
     keep &= _no_committed_overlap(task_index, candidate_index, prepared, candidates)
     keep &= _within_weekly_cap(task_index, candidate_index, prepared, candidates)
@@ -118,15 +119,12 @@ def _require_skills(ok: np.ndarray, prepared: list[PreparedTask], candidates: Se
     # Below every minimum asked for, so a missing skill never passes.
     missing = min(level for p in prepared for level in p.spec.required_skills.values()) - 1
     levels = np.full((len(codes), len(candidates)), missing, dtype=np.int64)
-    held = [
-        (column[code], j, level)
-        for j, candidate in enumerate(candidates)
-        for code, level in candidate.skills.items()
-        if code in column
-    ]
-    if held:
-        rows, cols, values = zip(*held, strict=True)
-        levels[list(rows), list(cols)] = values
+    per_candidate = [len(c.skills) for c in candidates]
+    held_column = np.array([column.get(code, -1) for c in candidates for code in c.skills], dtype=np.int64)
+    held_level = np.array([level for c in candidates for level in c.skills.values()], dtype=np.int64)
+    holder = np.repeat(np.arange(len(candidates)), per_candidate)
+    wanted = held_column >= 0
+    levels[held_column[wanted], holder[wanted]] = held_level[wanted]
     qualified: dict[tuple[str, int], np.ndarray] = {}  # (skill, minimum) -> who has it at that level
     for t, p in enumerate(prepared):
         for code, min_level in p.spec.required_skills.items():
@@ -141,15 +139,14 @@ def _weekly_windows(candidates: Sequence[Candidate]) -> tuple[np.ndarray, np.nda
     The merge is `rules.merged_windows` on arrays: per volunteer and weekday, sorted by (start, end), a
     window joins the current one when it starts no later than the current end (adjacent windows join).
     """
-    raw = [
-        (j, weekday - 1, start, end)
-        for j, candidate in enumerate(candidates)
-        for weekday, start, end in candidate.availability
-        if 1 <= weekday <= 7
-    ]
-    if not raw:
+    per_candidate = [len(c.availability) for c in candidates]
+    flat = np.array([x for c in candidates for window in c.availability for x in window], dtype=np.int64)
+    weekday, start, end = flat.reshape(-1, 3).T
+    volunteer = np.repeat(np.arange(len(candidates)), per_candidate)
+    real = (weekday >= 1) & (weekday <= 7)
+    if not real.any():
         return np.full((7, 1, len(candidates)), _NEVER_OPEN), np.full((7, 1, len(candidates)), _NEVER_CLOSED)
-    volunteer, weekday, start, end = (np.array(x, dtype=np.int64) for x in zip(*raw, strict=True))
+    volunteer, weekday, start, end = volunteer[real], weekday[real] - 1, start[real], end[real]
     order = np.lexsort((end, start, weekday, volunteer))
     volunteer, weekday, start, end = volunteer[order], weekday[order], start[order], end[order]
     group = volunteer * 7 + weekday
