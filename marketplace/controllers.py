@@ -30,7 +30,7 @@ from marketplace.schemas import (
     WaitlistIn,
     WaitlistOut,
 )
-from marketplace.services import bookings, feedback, orders, reports, waitlist
+from marketplace.services import bookings, feedback, holds, orders, reports, waitlist
 
 PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
 
@@ -59,6 +59,15 @@ class BookingController(Controller):
     @get("/{booking_id:uuid}")
     async def retrieve(self, user: CurrentUser, booking_id: UUID) -> BookingOut:
         return await bookings.get(actor=user, booking_id=booking_id)
+
+    @post("/{booking_id:uuid}/confirm", status_code=200)
+    async def confirm(self, user: CurrentUser, booking_id: UUID) -> BookingOut:
+        """Take a place held for you from the waitlist (409 `hold_expired` after `hold_expires_at`).
+
+        To decline it, cancel the booking: the place goes to the next in line at once.
+        """
+        async with db.unit_of_work():
+            return await holds.confirm(actor=user, booking_id=booking_id)
 
     @post("/{booking_id:uuid}/accept", status_code=200)
     async def accept(self, user: CurrentUser, booking_id: UUID) -> BookingOut:

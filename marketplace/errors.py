@@ -29,6 +29,9 @@ SLOT_HAS_PLACES = register_code(
 )
 ALREADY_WAITLISTED = register_code("already_waitlisted", 409, "您已在候补名单中", "You are already on this waitlist")
 WAITLIST_ENTRY_NOT_FOUND = register_code("waitlist_entry_not_found", 404, "没有候补记录", "No waitlist entry")
+HOLD_EXPIRED = register_code(
+    "hold_expired", 409, "保留时间已过,名额已让给下一位", "The hold has expired; the place has passed on"
+)
 ORDER_NOT_FOUND = register_code("order_not_found", 404, "订单不存在", "No such order")
 BOOKING_NOT_COMPLETED = register_code(
     "booking_not_completed", 409, "服务完成后才能评价", "Only a completed booking can be reviewed"
@@ -43,6 +46,7 @@ __all__ = [
     "BOOKING_NOT_FOUND",
     "CANCEL_CUTOFF_PASSED",
     "COMPLAINT_NOT_FOUND",
+    "HOLD_EXPIRED",
     "OFFERING_NOT_BOOKABLE",
     "OFFERING_NOT_FOUND",
     "ORDER_NOT_FOUND",

@@ -24,7 +24,7 @@ from uuid import UUID
 from linli import db
 
 # Bookings that hold (or held) a subsidised unit for the day: cancelled ones give their allowance back.
-_COUNTED_STATUSES = ("confirmed", "accepted", "completed", "no_show")
+_COUNTED_STATUSES = ("held", "confirmed", "accepted", "completed", "no_show")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, field_validator
 # A slot holds at most this many places in one booking; anything larger is bad input, not a conflict.
 MAX_QUANTITY = 1000
 
-BookingStatus = Literal["confirmed", "accepted", "completed", "cancelled", "no_show"]
+BookingStatus = Literal["held", "confirmed", "accepted", "completed", "cancelled", "no_show"]
 
 
 def _strip(v: str) -> str:
@@ -57,6 +57,8 @@ class BookingOut(BaseModel):
     share_rate_bp: int | None
     cancelled_at: datetime | None
     cancel_reason: str | None
+    # While `held`: confirm before this, or the place passes to the next in line.
+    hold_expires_at: datetime | None = None
     slot_starts_at: datetime | None = None
 
 
@@ -74,7 +76,7 @@ class WaitlistOut(BaseModel):
     slot_id: UUID
     resident_id: UUID
     quantity: int
-    status: Literal["waiting", "promoted", "cancelled"]
+    status: Literal["waiting", "offered", "promoted", "declined", "expired", "cancelled"]
     # 1-based place in line among waiting entries; None once promoted or cancelled.
     position: int | None
     booking_id: UUID | None

@@ -34,8 +34,11 @@ class Booking(Table, tablename="bookings"):
     priority_group = Varchar(length=30, null=True, default=None)  # the group whose price applied
     # Units priced at the subsidised price (the rest, beyond the daily limit, at list price).
     subsidised_quantity = Integer(null=False, default=0)
-    # confirmed -> accepted -> completed; confirmed|accepted -> cancelled | no_show
+    # confirmed -> accepted -> completed; confirmed|accepted -> cancelled | no_show;
+    # held (a waitlist place offered, not yet taken) -> confirmed | cancelled (declined or hold expired)
     status = Varchar(length=20, null=False, default="confirmed")
+    # Only while held: when the offered place passes to the next in line.
+    hold_expires_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow(), null=False)
     accepted_at = Timestamptz(null=True, default=None)
     completed_at = Timestamptz(null=True, default=None)
@@ -52,7 +55,8 @@ class Booking(Table, tablename="bookings"):
         "unit_price_fen >= 0 AND price_fen >= 0 AND subsidy_fen >= 0 AND subsidy_fen <= price_fen"
         " AND payable_fen = price_fen - subsidy_fen"
     )
-    valid_status = Check("status IN ('confirmed', 'accepted', 'completed', 'cancelled', 'no_show')")
+    # (Renamed from `valid_status` when `held` was added: Piccolo adds the new check before dropping the old.)
+    valid_lifecycle = Check("status IN ('held', 'confirmed', 'accepted', 'completed', 'cancelled', 'no_show')")
     valid_kind = Check("kind IN ('slot', 'order')")
 
 
@@ -65,14 +69,15 @@ class WaitlistEntry(Table, tablename="waitlist_entries"):
     resident_id = ForeignKey(User, null=False, on_delete=OnDelete.restrict, index=True)
     booked_by = UUID(null=False)
     quantity = Integer(null=False)
-    # waiting -> promoted | cancelled
+    # waiting -> promoted (booked) | cancelled (left); with a hold: waiting -> offered -> promoted (confirmed)
+    # | declined | expired | cancelled (the partner cancelled the held booking or the slot)
     status = Varchar(length=20, null=False, default="waiting")
     booking_id = UUID(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow(), null=False)
     promoted_at = Timestamptz(null=True, default=None)
     cancelled_at = Timestamptz(null=True, default=None)
     valid_quantity = Check("quantity > 0")
-    valid_status = Check("status IN ('waiting', 'promoted', 'cancelled')")
+    valid_entry_status = Check("status IN ('waiting', 'offered', 'promoted', 'declined', 'expired', 'cancelled')")
 
 
 class OrderDispatch(Table, tablename="order_dispatches"):

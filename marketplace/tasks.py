@@ -6,13 +6,15 @@ escalation job's guarded UPDATE escalates each order once however often and wher
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from community import services as community_services
 from linli import db
 from linli.settings import get_settings
-from marketplace.services import bookings, orders, waitlist
+from marketplace.services import bookings, holds, orders, waitlist
 from notifications import services as notifications
 from partners import services as partners
 from workers.actor import actor
@@ -30,6 +32,11 @@ async def _notify(
 
 async def _community_staff(community_id: UUID) -> list[UUID]:
     return await community_services.staff_user_ids(community_id=community_id)
+
+
+async def _local_time(moment: str, community_id: str) -> str:
+    tz = await db.fetchval("SELECT timezone FROM communities WHERE id = $1", UUID(community_id))
+    return datetime.fromisoformat(moment).astimezone(ZoneInfo(tz or "Asia/Shanghai")).strftime("%m月%d日 %H:%M")
 
 
 async def _title_of(booking_id: UUID) -> str:
@@ -86,6 +93,29 @@ async def notify_booking(event_id: str, payload: dict[str, Any]) -> None:
                 body=f"您已成功预约「{title}」。",
                 data=data,
             )
+
+
+@actor(name="marketplace.notify_hold", topics=("booking.held", "booking.hold_expired"))
+async def notify_hold(event_id: str, payload: dict[str, Any]) -> None:
+    """Tell the first in line a place is held for them until when, or that the hold ran out and passed on."""
+    booking_id = UUID(payload["booking_id"])
+    async with db.unit_of_work():
+        title = await _title_of(booking_id)
+        if "hold_expires_at" in payload:
+            until = await _local_time(payload["hold_expires_at"], payload["community_id"])
+            kind, heading = "waitlist.offered", "候补有空位了,请确认"
+            body = f"您候补的「{title}」有了空位,已为您保留至{until}。请在此之前确认预约,逾期名额将让给下一位。"
+        else:
+            kind, heading = "waitlist.hold_expired", "候补名额已过期"
+            body = f"您未在保留时间内确认「{title}」,名额已让给下一位候补居民。"
+        await _notify(
+            [UUID(payload["resident_id"])],
+            event_id=event_id,
+            kind=kind,
+            title=heading,
+            body=body,
+            data={"booking_id": str(booking_id)},
+        )
 
 
 @actor(name="marketplace.notify_order", topics=("order.dispatched", "order.escalated"))
@@ -157,6 +187,17 @@ async def promote_waitlists(slot: str = "") -> list[str]:
     return [str(b) for b in promoted]
 
 
+EXPIRE_HOLDS_ACTOR = "marketplace.expire_holds"
+
+
+@actor(name=EXPIRE_HOLDS_ACTOR)
+async def expire_holds(slot: str = "") -> list[str]:
+    """Periodic: end waitlist holds nobody confirmed in time and offer the places to the next in line."""
+    async with db.unit_of_work():
+        expired = await holds.expire_due()
+    return [str(b) for b in expired]
+
+
 ESCALATE_ACTOR = "marketplace.escalate_orders"
 
 
@@ -172,6 +213,13 @@ register(
     Schedule(
         name="marketplace.escalate_orders",
         actor_name=ESCALATE_ACTOR,
+        slot=every_seconds(get_settings().order_escalation_every_seconds),
+    )
+)
+register(
+    Schedule(
+        name="marketplace.expire_holds",
+        actor_name=EXPIRE_HOLDS_ACTOR,
         slot=every_seconds(get_settings().order_escalation_every_seconds),
     )
 )

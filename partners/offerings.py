@@ -27,8 +27,8 @@ OFFERING_NOT_BOOKABLE = register_code(
 
 COLUMNS = (
     "id, partner_id, community_id, title, category, description, price_fen, subsidies, status, on_demand,"
-    " min_notice_minutes, cancel_cutoff_minutes, per_resident_daily_limit, accepts_time_credits,"
-    " created_at, updated_at"
+    " min_notice_minutes, cancel_cutoff_minutes, per_resident_daily_limit, waitlist_hold_minutes,"
+    " accepts_time_credits, created_at, updated_at"
 )
 
 # action -> (allowed from, to)
@@ -100,9 +100,9 @@ async def create(*, actor: CurrentUser, partner_id: UUID, offering_in: OfferingI
     row = await db.fetchrow(
         "INSERT INTO offerings (id, partner_id, community_id, title, category, description, price_fen, subsidies,"
         " status, on_demand, min_notice_minutes, cancel_cutoff_minutes, per_resident_daily_limit,"
-        " accepts_time_credits, search_text, search_grams, created_at, updated_at)"
+        " accepts_time_credits, search_text, search_grams, waitlist_hold_minutes, created_at, updated_at)"
         " VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7::jsonb, 'draft', $8, $9, $10, $11, $12, $13, $14,"
-        f" now(), now()) RETURNING {COLUMNS}",
+        f" $15, now(), now()) RETURNING {COLUMNS}",
         partner_id,
         partner.community_id,
         offering_in.title,
@@ -117,6 +117,7 @@ async def create(*, actor: CurrentUser, partner_id: UUID, offering_in: OfferingI
         offering_in.accepts_time_credits,
         search_text.search_text(offering_in.title, offering_in.description, partner.name),
         search_text.search_grams(offering_in.title, offering_in.description, partner.name),
+        offering_in.waitlist_hold_minutes,
     )
     assert row is not None
     await audit.record(
@@ -157,7 +158,8 @@ async def update(*, actor: CurrentUser, offering_id: UUID, patch: OfferingPatch)
     row = await db.fetchrow(
         "UPDATE offerings SET title = $2, category = $3, description = $4, price_fen = $5, subsidies = $6::jsonb,"
         " on_demand = $7, min_notice_minutes = $8, cancel_cutoff_minutes = $9, per_resident_daily_limit = $10,"
-        " accepts_time_credits = $11, search_text = $12, search_grams = $13, updated_at = now()"
+        " accepts_time_credits = $11, search_text = $12, search_grams = $13, waitlist_hold_minutes = $14,"
+        " updated_at = now()"
         f" WHERE id = $1 RETURNING {COLUMNS}",
         offering_id,
         merged.title,
@@ -172,6 +174,7 @@ async def update(*, actor: CurrentUser, offering_id: UUID, patch: OfferingPatch)
         merged.accepts_time_credits,
         search_text.search_text(merged.title, merged.description, partner.name),
         search_text.search_grams(merged.title, merged.description, partner.name),
+        merged.waitlist_hold_minutes,
     )
     assert row is not None
     if changes:

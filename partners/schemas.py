@@ -23,6 +23,8 @@ CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
 MAX_PRICE_FEN = 1_000_000
 MAX_NOTICE_MINUTES = 60 * 24 * 60  # 60 days
 MAX_DAILY_LIMIT = 100
+# A waitlist hold long enough to see a message and answer it, short enough that the line keeps moving.
+MIN_HOLD_MINUTES, MAX_HOLD_MINUTES = 5, 24 * 60
 
 
 def _clean(v: str) -> str:
@@ -128,6 +130,8 @@ class OfferingIn(BaseModel):
     min_notice_minutes: int = Field(default=0, ge=0, le=MAX_NOTICE_MINUTES)
     cancel_cutoff_minutes: int = Field(default=0, ge=0, le=MAX_NOTICE_MINUTES)
     per_resident_daily_limit: int | None = Field(default=None, ge=1, le=MAX_DAILY_LIMIT)
+    # None: waitlist promotion books automatically; minutes: the place is offered and held that long.
+    waitlist_hold_minutes: int | None = Field(default=None, ge=MIN_HOLD_MINUTES, le=MAX_HOLD_MINUTES)
     accepts_time_credits: bool = False
 
     _title = field_validator("title")(classmethod(lambda cls, v: _not_blank(v)))
@@ -146,8 +150,12 @@ def check_subsidy_prices(subsidies: dict[str, int], price_fen: int) -> None:
         raise ValueError(f"subsidised prices must be between 0 and price_fen: {', '.join(bad)}")
 
 
+NULLABLE_IN_PATCH = frozenset({"per_resident_daily_limit", "waitlist_hold_minutes"})
+
+
 class OfferingPatch(BaseModel):
-    """Only the fields given change; `per_resident_daily_limit: null` removes the limit."""
+    """Only the fields given change; `per_resident_daily_limit: null` removes the limit and
+    `waitlist_hold_minutes: null` returns to automatic booking from the waitlist."""
 
     title: str | None = Field(default=None, min_length=1, max_length=100)
     category: Category | None = None
@@ -158,6 +166,7 @@ class OfferingPatch(BaseModel):
     min_notice_minutes: int | None = Field(default=None, ge=0, le=MAX_NOTICE_MINUTES)
     cancel_cutoff_minutes: int | None = Field(default=None, ge=0, le=MAX_NOTICE_MINUTES)
     per_resident_daily_limit: int | None = Field(default=None, ge=1, le=MAX_DAILY_LIMIT)
+    waitlist_hold_minutes: int | None = Field(default=None, ge=MIN_HOLD_MINUTES, le=MAX_HOLD_MINUTES)
     accepts_time_credits: bool | None = None
 
     _title = field_validator("title")(classmethod(lambda cls, v: None if v is None else _not_blank(v)))
@@ -167,7 +176,7 @@ class OfferingPatch(BaseModel):
     @model_validator(mode="after")
     def _no_nulls(self) -> OfferingPatch:
         for name in self.model_fields_set:
-            if name != "per_resident_daily_limit" and getattr(self, name) is None:
+            if name not in NULLABLE_IN_PATCH and getattr(self, name) is None:
                 raise ValueError(f"{name} may not be null")
         return self
 
@@ -186,6 +195,7 @@ class OfferingOut(BaseModel):
     min_notice_minutes: int
     cancel_cutoff_minutes: int
     per_resident_daily_limit: int | None
+    waitlist_hold_minutes: int | None
     accepts_time_credits: bool
     created_at: datetime
     updated_at: datetime

@@ -70,6 +70,9 @@ class Offering(Table, tablename="offerings"):
     cancel_cutoff_minutes = Integer(null=False, default=0)
     # NULL: no limit. E.g. one subsidised meal a day per resident.
     per_resident_daily_limit = Integer(null=True, default=None)
+    # NULL: a freed place goes straight to the first in line as a booking. Set: it is offered and held for
+    # them this many minutes; unconfirmed, it passes to the next (e.g. childcare, where parents must say yes).
+    waitlist_hold_minutes = Integer(null=True, default=None)
     accepts_time_credits = Boolean(null=False, default=False)
     # title + description + pinyin + initials, lower-cased; trigram-indexed for search.
     search_text = Text(null=False, default="")

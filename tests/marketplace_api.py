@@ -79,7 +79,7 @@ async def active_quantity(slot_id: str) -> int:
     return int(
         await db.fetchval(
             "SELECT coalesce(sum(quantity), 0) FROM bookings WHERE slot_id = $1"
-            " AND status IN ('confirmed', 'accepted', 'completed')",
+            " AND status IN ('held', 'confirmed', 'accepted', 'completed')",
             UUID(slot_id),
         )
     )

@@ -211,7 +211,7 @@ async def audit(dsn: str, slot_ids: list[str]) -> dict[str, int]:
         row = await conn.fetchrow(
             "WITH held AS (SELECT s.id, s.capacity, s.booked,"
             " coalesce((SELECT sum(quantity) FROM bookings b WHERE b.slot_id = s.id"
-            "   AND b.status IN ('confirmed', 'accepted', 'completed')), 0) AS held FROM slots s"
+            "   AND b.status IN ('held', 'confirmed', 'accepted', 'completed')), 0) AS held FROM slots s"
             " WHERE s.id = ANY($1::uuid[]))"
             " SELECT coalesce(sum(greatest(held - capacity, 0)), 0) AS over,"
             " count(*) FILTER (WHERE held <> booked) AS mismatched, coalesce(sum(held), 0) AS booked FROM held",

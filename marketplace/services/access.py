@@ -30,6 +30,10 @@ class Seen:
         if not self.partner_side:
             raise Forbidden("only the partner's staff may do this")
 
+    def require_resident_side(self) -> None:
+        if not self.resident_side:
+            raise Forbidden("only the resident (or whoever booked for them) may do this")
+
 
 async def partner_side(actor: CurrentUser, partner_id: UUID) -> bool:
     """Partner admins/staff, the partner community's staff and the platform admin."""

@@ -16,16 +16,25 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from linli import audit, db, outbox
+from linli import audit, db
 from linli.auth.security import CurrentUser
 from linli.errors import BadInput, Conflict, InvalidTransition, NotFound
 from marketplace.errors import CANCEL_CUTOFF_PASSED, SLOT_FULL, SLOT_NOT_FOUND, SLOT_NOT_STARTED
 from marketplace.schemas import BookingIn, BookingOut, BookingPage
-from marketplace.services import access, waitlist
-from marketplace.services.placing import BOOKING_COLUMNS, booking_out, check_bookable, slot_context, take_places
+from marketplace.services import access, holds, waitlist
+from marketplace.services.placing import (
+    BOOKING_COLUMNS,
+    booking_out,
+    check_bookable,
+    emit_booking_event,
+    reload,
+    slot_context,
+    take_places,
+)
 from partners import services as partners
 
-ACTIVE = ("confirmed", "accepted")
+# Bookings that hold places and may still be cancelled; a held one is an offer not yet confirmed.
+ACTIVE = ("held", "confirmed", "accepted")
 
 
 async def create(*, actor: CurrentUser, booking_in: BookingIn) -> BookingOut:
@@ -99,27 +108,6 @@ async def get_for_partner(
     return BookingPage(items=[booking_out(r) for r in rows], total=rows[0]["total"] if rows else 0)
 
 
-async def _reload(booking_id: UUID) -> BookingOut:
-    row = await db.fetchrow(
-        f"SELECT {BOOKING_COLUMNS}, (SELECT starts_at FROM slots s WHERE s.id = b.slot_id) AS slot_starts_at"
-        " FROM bookings b WHERE id = $1",
-        booking_id,
-    )
-    return booking_out(row)
-
-
-async def _emit(topic: str, row: Any, **extra: Any) -> None:
-    payload = {
-        "booking_id": str(row["id"]),
-        "resident_id": str(row["resident_id"]),
-        "partner_id": str(row["partner_id"]),
-        "community_id": str(row["community_id"]),
-        "kind": row["kind"],
-    }
-    payload.update({k: str(v) if isinstance(v, UUID) else v for k, v in extra.items()})
-    await outbox.emit(topic=topic, payload=payload)
-
-
 async def accept(*, actor: CurrentUser, booking_id: UUID) -> BookingOut:
     """Partner staff accept a confirmed booking or order."""
     seen = await access.booking_for(actor, booking_id, for_update=True)
@@ -127,8 +115,8 @@ async def accept(*, actor: CurrentUser, booking_id: UUID) -> BookingOut:
     if seen.row["status"] != "confirmed":
         raise InvalidTransition(entity="booking", current=seen.row["status"], action="accept")
     await db.execute("UPDATE bookings SET status = 'accepted', accepted_at = now() WHERE id = $1", booking_id)
-    await _emit("booking.accepted", seen.row, accepted_by=actor.id)
-    return await _reload(booking_id)
+    await emit_booking_event("booking.accepted", seen.row, accepted_by=actor.id)
+    return await reload(booking_id)
 
 
 async def complete(*, actor: CurrentUser, booking_id: UUID) -> BookingOut:
@@ -158,8 +146,8 @@ async def complete(*, actor: CurrentUser, booking_id: UUID) -> BookingOut:
         agreement[0] if agreement else None,
         agreement[1] if agreement else None,
     )
-    await _emit("booking.completed", row, completed_by=actor.id, period=local.strftime("%Y-%m"))
-    return await _reload(booking_id)
+    await emit_booking_event("booking.completed", row, completed_by=actor.id, period=local.strftime("%Y-%m"))
+    return await reload(booking_id)
 
 
 async def _lock_slot(slot_id: UUID | None) -> Any:
@@ -186,7 +174,8 @@ async def cancel(*, actor: CurrentUser, booking_id: UUID, reason: str) -> Bookin
     by_partner = not seen.resident_side
     if by_partner and not reason:
         raise BadInput("the partner must give a reason to cancel", code=partners.REASON_REQUIRED)
-    if not by_partner and slot is not None:
+    # Declining a held place is always allowed: the resident never took it, and the next in line should get it.
+    if not by_partner and slot is not None and row["status"] != "held":
         cutoff = await db.fetchval("SELECT cancel_cutoff_minutes FROM offerings WHERE id = $1", row["offering_id"])
         if datetime.now(UTC) > slot["starts_at"] - timedelta(minutes=cutoff):
             raise Conflict("too late to cancel this booking", code=CANCEL_CUTOFF_PASSED)
@@ -197,6 +186,8 @@ async def cancel(*, actor: CurrentUser, booking_id: UUID, reason: str) -> Bookin
         actor.id,
         reason or None,
     )
+    if row["status"] == "held":
+        await holds.close_offer(booking_id=booking_id, entry_status="cancelled" if by_partner else "declined")
     if slot is not None:
         await db.execute("UPDATE slots SET booked = booked - $2 WHERE id = $1", slot["id"], row["quantity"])
         await waitlist.promote(slot_id=slot["id"])
@@ -209,8 +200,8 @@ async def cancel(*, actor: CurrentUser, booking_id: UUID, reason: str) -> Bookin
             community_id=row["community_id"],
             reason=reason,
         )
-    await _emit("booking.cancelled", row, cancelled_by=actor.id, by_partner=by_partner, reason=reason)
-    return await _reload(booking_id)
+    await emit_booking_event("booking.cancelled", row, cancelled_by=actor.id, by_partner=by_partner, reason=reason)
+    return await reload(booking_id)
 
 
 async def no_show(*, actor: CurrentUser, booking_id: UUID) -> BookingOut:
@@ -220,7 +211,7 @@ async def no_show(*, actor: CurrentUser, booking_id: UUID) -> BookingOut:
     slot = await _lock_slot(seen.row["slot_id"])
     seen = await access.booking_for(actor, booking_id, for_update=True)
     row = seen.row
-    if row["status"] not in ACTIVE:
+    if row["status"] not in ("confirmed", "accepted"):
         raise InvalidTransition(entity="booking", current=row["status"], action="mark no-show")
     if slot is not None and slot["starts_at"] > datetime.now(UTC):
         raise Conflict("a no-show can only be recorded once the slot has started", code=SLOT_NOT_STARTED)
@@ -228,8 +219,8 @@ async def no_show(*, actor: CurrentUser, booking_id: UUID) -> BookingOut:
     if slot is not None:
         # The place is no longer held; the slot has started, so nobody is promoted into it.
         await db.execute("UPDATE slots SET booked = booked - $2 WHERE id = $1", slot["id"], row["quantity"])
-    await _emit("booking.no_show", row, recorded_by=actor.id)
-    return await _reload(booking_id)
+    await emit_booking_event("booking.no_show", row, recorded_by=actor.id)
+    return await reload(booking_id)
 
 
 async def cancel_all_for_slot(*, slot_id: UUID, cancelled_by: UUID | None, reason: str) -> list[UUID]:
@@ -242,7 +233,7 @@ async def cancel_all_for_slot(*, slot_id: UUID, cancelled_by: UUID | None, reaso
         return []
     rows = await db.fetch(
         "UPDATE bookings SET status = 'cancelled', cancelled_at = now(), cancelled_by = $2, cancel_reason = $3"
-        " WHERE slot_id = $1 AND status IN ('confirmed', 'accepted')"
+        " WHERE slot_id = $1 AND status IN ('held', 'confirmed', 'accepted')"
         " RETURNING id, resident_id, partner_id, community_id, kind, quantity",
         slot_id,
         cancelled_by,
@@ -253,11 +244,11 @@ async def cancel_all_for_slot(*, slot_id: UUID, cancelled_by: UUID | None, reaso
         await db.execute("UPDATE slots SET booked = booked - $2 WHERE id = $1", slot_id, freed)
     await db.execute(
         "UPDATE waitlist_entries SET status = 'cancelled', cancelled_at = now() WHERE slot_id = $1"
-        " AND status = 'waiting'",
+        " AND status IN ('waiting', 'offered')",
         slot_id,
     )
     for row in rows:
-        await _emit(
+        await emit_booking_event(
             "booking.cancelled",
             row,
             cancelled_by=cancelled_by or UUID(int=0),

@@ -26,7 +26,8 @@ from partners.services import PARTNER_NOT_SELLING
 BOOKING_COLUMNS = (
     "id, kind, status, community_id, partner_id, offering_id, slot_id, category, resident_id, booked_by, quantity,"
     " unit_price_fen, price_fen, subsidy_fen, payable_fen, subsidised_quantity, priority_group, created_at,"
-    " accepted_at, completed_at, completed_period, agreement_id, share_rate_bp, cancelled_at, cancel_reason"
+    " accepted_at, completed_at, completed_period, agreement_id, share_rate_bp, cancelled_at, cancel_reason,"
+    " hold_expires_at"
 )
 
 # Everything a booking needs to know about a slot, its offering, partner and community, and the resident's
@@ -35,7 +36,7 @@ SLOT_CONTEXT_SQL = (
     "SELECT s.id AS slot_id, s.starts_at, s.capacity, s.booked, s.status AS slot_status, s.community_id,"
     " o.partner_id, o.id AS offering_id, o.category, o.price_fen, o.subsidies, o.status AS offering_status,"
     " o.on_demand, o.min_notice_minutes, o.cancel_cutoff_minutes, o.per_resident_daily_limit,"
-    " p.status AS partner_status, c.timezone,"
+    " o.waitlist_hold_minutes, p.status AS partner_status, c.timezone,"
     " (SELECT r.priority_groups FROM community_residents r"
     "   WHERE r.community_id = s.community_id AND r.user_id = $2) AS groups,"
     " EXISTS (SELECT 1 FROM waitlist_entries w WHERE w.slot_id = s.id AND w.status = 'waiting') AS has_waitlist"
@@ -57,11 +58,34 @@ INSERT_BOOKING_SQL = (
 )
 
 
+async def emit_booking_event(topic: str, row: Any, **extra: Any) -> None:
+    """Announce a change of booking `row` through the outbox (ids as strings; `extra` adds to the payload)."""
+    payload = {
+        "booking_id": str(row["id"]),
+        "resident_id": str(row["resident_id"]),
+        "partner_id": str(row["partner_id"]),
+        "community_id": str(row["community_id"]),
+        "kind": row["kind"],
+    }
+    payload.update({k: str(v) if isinstance(v, UUID) else v for k, v in extra.items()})
+    await outbox.emit(topic=topic, payload=payload)
+
+
 def booking_out(row: Any, *, slot_starts_at: datetime | None = None) -> BookingOut:
     data = {k: row[k] for k in BookingOut.model_fields if k != "slot_starts_at"}
     if slot_starts_at is None and "slot_starts_at" in row:
         slot_starts_at = row["slot_starts_at"]
     return BookingOut(**data, slot_starts_at=slot_starts_at)
+
+
+async def reload(booking_id: UUID) -> BookingOut:
+    """The booking as it stands now, with its slot's start."""
+    row = await db.fetchrow(
+        f"SELECT {BOOKING_COLUMNS}, (SELECT starts_at FROM slots s WHERE s.id = b.slot_id) AS slot_starts_at"
+        " FROM bookings b WHERE id = $1",
+        booking_id,
+    )
+    return booking_out(row)
 
 
 def check_bookable(ctx: Any, *, quantity: int, now: datetime, min_notice: bool = True) -> None:
@@ -115,8 +139,14 @@ async def insert_booking(
     return row
 
 
-async def take_places(*, ctx: Any, resident_id: UUID, booked_by: UUID, quantity: int, via: str) -> asyncpg.Record:
-    """Take `quantity` places of the slot in `ctx` and record the booking at today's price (409 `slot_full`)."""
+async def take_places(
+    *, ctx: Any, resident_id: UUID, booked_by: UUID, quantity: int, via: str, hold_until: datetime | None = None
+) -> asyncpg.Record:
+    """Take `quantity` places of the slot in `ctx` and record the booking at today's price (409 `slot_full`).
+
+    With `hold_until` (a waitlist offer) the booking is `held`: the places are taken, and stay taken, until the
+    resident confirms or the hold runs out (`marketplace.services.holds`).
+    """
     taken = await db.fetchval(TAKE_PLACES_SQL, ctx["slot_id"], quantity)
     if taken is None:
         raise Conflict("no places left in this slot", code=SLOT_FULL)
@@ -140,8 +170,15 @@ async def take_places(*, ctx: Any, resident_id: UUID, booked_by: UUID, quantity:
         quantity=quantity,
         quote=quote,
     )
+    if hold_until is not None:
+        row = await db.fetchrow(
+            f"UPDATE bookings SET status = 'held', hold_expires_at = $2 WHERE id = $1 RETURNING {BOOKING_COLUMNS}",
+            row["id"],
+            hold_until,
+        )
+        assert row is not None
     await outbox.emit(
-        topic="booking.confirmed",
+        topic="booking.held" if hold_until is not None else "booking.confirmed",
         payload={
             "booking_id": str(row["id"]),
             "resident_id": str(resident_id),
@@ -150,6 +187,7 @@ async def take_places(*, ctx: Any, resident_id: UUID, booked_by: UUID, quantity:
             "partner_id": str(ctx["partner_id"]),
             "community_id": str(ctx["community_id"]),
             "via": via,
+            **({"hold_expires_at": hold_until.isoformat()} if hold_until is not None else {}),
         },
     )
     return row

@@ -7,7 +7,7 @@ frees is given to the first waiting entry whose quantity fits, in the same trans
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -75,7 +75,8 @@ async def join(*, actor: CurrentUser, slot_id: UUID, waitlist_in: WaitlistIn) ->
 async def _mine(actor: CurrentUser, slot_id: UUID, *, for_update: bool = False) -> Any:
     row = await db.fetchrow(
         f"SELECT {_COLUMNS} FROM waitlist_entries WHERE slot_id = $1 AND resident_id = $2"
-        " ORDER BY (status = 'waiting') DESC, created_at DESC LIMIT 1" + (" FOR UPDATE" if for_update else ""),
+        " ORDER BY (status IN ('waiting', 'offered')) DESC, created_at DESC LIMIT 1"
+        + (" FOR UPDATE" if for_update else ""),
         slot_id,
         actor.id,
     )
@@ -120,10 +121,13 @@ async def promote(*, slot_id: UUID) -> list[UUID]:
     """Give freed places to waiting entries, FIFO (first entry whose quantity fits); returns the new bookings.
 
     Call with the slot row already locked, in the unit of work that freed the places. Each promoted entry is
-    booked at its price at promotion time and notified through the outbox (`booking.confirmed` via waitlist).
+    booked at its price at promotion time and notified through the outbox (`booking.confirmed` via waitlist) —
+    or, when the offering holds places for the line, offered as a `held` booking (`booking.held`; see
+    `marketplace.services.holds`).
     """
+    now = datetime.now(UTC)
     slot = await db.fetchrow("SELECT capacity, booked, status, starts_at FROM slots WHERE id = $1", slot_id)
-    if slot is None or slot["status"] != "open" or slot["starts_at"] <= datetime.now(UTC):
+    if slot is None or slot["status"] != "open" or slot["starts_at"] <= now:
         return []
     remaining = slot["capacity"] - slot["booked"]
     promoted: list[UUID] = []
@@ -143,17 +147,23 @@ async def promote(*, slot_id: UUID) -> list[UUID]:
         if ctx["offering_status"] != "published" or ctx["partner_status"] != "approved":
             # Paused offering or suspended partner: nobody is sold a place; the line keeps its order.
             break
+        hold_until = None
+        if ctx["waitlist_hold_minutes"] is not None:
+            # Offered, not booked: the resident has until then (and never past the start) to say yes.
+            hold_until = min(now + timedelta(minutes=ctx["waitlist_hold_minutes"]), slot["starts_at"])
         booking = await take_places(
             ctx=ctx,
             resident_id=entry["resident_id"],
             booked_by=entry["booked_by"],
             quantity=entry["quantity"],
             via="waitlist",
+            hold_until=hold_until,
         )
         await db.execute(
-            "UPDATE waitlist_entries SET status = 'promoted', promoted_at = now(), booking_id = $2 WHERE id = $1",
+            "UPDATE waitlist_entries SET status = $3, promoted_at = now(), booking_id = $2 WHERE id = $1",
             entry["id"],
             booking["id"],
+            "promoted" if hold_until is None else "offered",
         )
         await outbox.emit(
             topic="waitlist.promoted",
@@ -162,6 +172,7 @@ async def promote(*, slot_id: UUID) -> list[UUID]:
                 "booking_id": str(booking["id"]),
                 "slot_id": str(slot_id),
                 "resident_id": str(entry["resident_id"]),
+                "held": hold_until is not None,
             },
         )
         remaining -= entry["quantity"]
