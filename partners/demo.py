@@ -90,7 +90,8 @@ PARTNERS = [
                 weekdays=[1, 2, 3, 4, 5],
                 hours=("08:30", "12:00"),
                 capacity=15,
-                extra={"cancel_cutoff_minutes": 24 * 60, "min_notice_minutes": 12 * 60},
+                # Parents must say yes to a freed place: it is held for them for two hours.
+                extra={"cancel_cutoff_minutes": 24 * 60, "min_notice_minutes": 12 * 60, "waitlist_hold_minutes": 120},
             ),
         ],
     ),
