@@ -134,6 +134,7 @@ class PreparedTask:
 
 
 def prepare(task: TaskSpec) -> PreparedTask:
+    """The task's local pieces per day, local week and length, worked out once for all its candidates."""
     return PreparedTask(
         spec=task,
         segments=tuple(local_segments(task.starts_at, task.ends_at, task.timezone)),

@@ -5,10 +5,11 @@
 the reasons, which `rules.score` still writes for the few pairs that become offers. The rules themselves are
 documented in `rules`; this module only changes how they are evaluated:
 
-- the cheap, selective rules run on a dense tasks x volunteers boolean matrix: one comparison per required
-  skill (a level matrix against each task's minimum), one per piece of the task's local window and weekday
-  (merged weekly windows padded to the most a volunteer has on one day), one per required certificate
-  (expiry against the task's last local day);
+- the cheap, selective rules run on a dense tasks x volunteers boolean matrix (10 MB for 1,000 x 10,000):
+  one volunteer vector per distinct (skill, minimum level) from a skill-level matrix, one per distinct local
+  piece of a task (weekday, start, end) from the merged weekly windows padded to the most a volunteer has
+  on one day, one per required certificate (expiry against the task's last local day), each ANDed into
+  the rows of the tasks that need it;
 - the rules that need a volunteer's own dates run only on the pairs that survive: days off (by date),
   overlap with committed windows (joined volunteer by volunteer) and the weekly cap (minutes already held
   in the task's local week, added up once per volunteer and week);
