@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, post
@@ -20,7 +20,9 @@ from marketplace.schemas import (
     ComplaintHandleIn,
     ComplaintIn,
     ComplaintOut,
+    ComplaintPage,
     ComplaintResolveIn,
+    ComplaintStatus,
     OrderIn,
     OrderOut,
     QualityReport,
@@ -282,7 +284,7 @@ class PartnerMarketplaceController(Controller):
         self,
         user: CurrentUser,
         partner_id: UUID,
-        status: Literal["filed", "handled", "resolved"] | None = None,
+        status: ComplaintStatus | None = None,
         limit: int = Parameter(default=50, ge=1, le=200),
         offset: int = Parameter(default=0, ge=0, le=100_000),
     ) -> list[ComplaintOut]:
@@ -301,6 +303,42 @@ class PartnerMarketplaceController(Controller):
         self, user: CurrentUser, partner_id: UUID, period: str | None = Parameter(default=None, pattern=PERIOD)
     ) -> QualityReport:
         return await reports.quality_for_partner(actor=user, partner_id=partner_id, period=period)
+
+
+class MyComplaintsController(Controller):
+    path = "/me/complaints"
+    tags = ["complaints"]
+
+    @get("/")
+    async def list_mine(
+        self,
+        user: CurrentUser,
+        status: ComplaintStatus | None = None,
+        limit: int = Parameter(default=50, ge=1, le=200),
+        offset: int = Parameter(default=0, ge=0, le=100_000),
+    ) -> ComplaintPage:
+        """The caller's complaints, newest first, with the partner's answer once handled."""
+        return await feedback.get_mine(actor=user, status=status, limit=limit, offset=offset)
+
+
+class CommunityComplaintsController(Controller):
+    path = "/communities/{community_id:uuid}/complaints"
+    tags = ["complaints"]
+
+    @get("/")
+    async def list_for_community(
+        self,
+        user: CurrentUser,
+        community_id: UUID,
+        status: ComplaintStatus | None = None,
+        partner_id: UUID | None = None,
+        limit: int = Parameter(default=50, ge=1, le=200),
+        offset: int = Parameter(default=0, ge=0, le=100_000),
+    ) -> ComplaintPage:
+        """Every complaint in the community, for its staff: filter by status (e.g. `filed` = not yet handled)."""
+        return await feedback.get_community_complaints(
+            actor=user, community_id=community_id, status=status, partner_id=partner_id, limit=limit, offset=offset
+        )
 
 
 class CommunityMarketplaceController(Controller):
@@ -326,6 +364,8 @@ CONTROLLERS = [
     WaitlistController,
     OrderController,
     ComplaintController,
+    MyComplaintsController,
+    CommunityComplaintsController,
     PartnerMarketplaceController,
     CommunityMarketplaceController,
 ]

@@ -152,6 +152,9 @@ class ReviewOut(BaseModel):
     created_at: datetime
 
 
+ComplaintStatus = Literal["filed", "handled", "resolved"]
+
+
 class ComplaintIn(BaseModel):
     booking_id: UUID
     content: str = Field(min_length=1, max_length=1000)
@@ -190,13 +193,18 @@ class ComplaintOut(BaseModel):
     partner_id: UUID
     resident_id: UUID
     content: str
-    status: Literal["filed", "handled", "resolved"]
+    status: ComplaintStatus
     handled_by: UUID | None
     handling_note: str | None
     handled_at: datetime | None
     satisfaction: Literal["satisfied", "unsatisfied"] | None
     resolved_at: datetime | None
     created_at: datetime
+
+
+class ComplaintPage(BaseModel):
+    items: list[ComplaintOut]
+    total: int
 
 
 class QualityFigures(BaseModel):

@@ -189,3 +189,58 @@ async def test_a_retried_complaint_is_filed_once(client):
     r2 = await client.post("/api/v1/complaints", json=body, headers=h)
     assert r1.status_code == r2.status_code == 201 and r1.json()["id"] == r2.json()["id"]
     assert await count("complaints") == 1
+
+
+async def test_residents_follow_their_complaints_and_community_staff_see_every_partners(client):
+    c = await canteen(client, capacity=10)
+    a = await resident(client, c.setup, "老李")
+    b = await resident(client, c.setup, "老王")
+    # A second partner in the same community, and one in another community.
+    neighbour = await canteen(client, capacity=10, setup=c.setup)
+    elsewhere = await canteen(client, capacity=10, name="别的社区")
+    outsider = await resident(client, elsewhere.setup, "外社区居民")
+
+    async def complain(person, canteen_, text):
+        booking = await completed_booking(client, canteen_, person)
+        r = await client.post(
+            "/api/v1/complaints", json={"booking_id": booking["id"], "content": text}, headers=person.headers
+        )
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
+    salty = await complain(a, c, "饭菜偏咸")
+    late = await complain(a, neighbour, "送餐迟到")
+    cold = await complain(b, c, "饭菜凉了")
+    far = await complain(outsider, elsewhere, "别处的投诉")
+    r = await client.post(f"/api/v1/complaints/{salty}/handle", json={"note": "已少放盐"}, headers=c.staff.headers)
+    assert r.status_code == 200
+
+    # The resident sees their own complaints only, newest first, with the partner's answer.
+    mine = await client.get("/api/v1/me/complaints", headers=a.headers)
+    assert mine.status_code == 200, mine.text
+    assert [x["id"] for x in mine.json()["items"]] == [late, salty] and mine.json()["total"] == 2
+    assert mine.json()["items"][1]["handling_note"] == "已少放盐"
+    handled = await client.get("/api/v1/me/complaints?status=handled", headers=a.headers)
+    assert [x["id"] for x in handled.json()["items"]] == [salty]
+
+    # Community staff supervise every partner of their community, and can narrow down.
+    url = f"/api/v1/communities/{c.setup.id}/complaints"
+    r = await client.get(url, headers=c.setup.staff.headers)
+    assert r.status_code == 200, r.text
+    assert {x["id"] for x in r.json()["items"]} == {salty, late, cold} and r.json()["total"] == 3
+    r = await client.get(f"{url}?status=filed", headers=c.setup.staff.headers)
+    assert {x["id"] for x in r.json()["items"]} == {late, cold}
+    r = await client.get(f"{url}?partner_id={neighbour.partner.id}", headers=c.setup.staff.headers)
+    assert [x["id"] for x in r.json()["items"]] == [late]
+    r = await client.get(f"{url}?limit=1&offset=1", headers=c.setup.staff.headers)
+    assert len(r.json()["items"]) == 1 and r.json()["total"] == 3
+    assert far not in {x["id"] for x in (await client.get(url, headers=c.setup.staff.headers)).json()["items"]}
+
+    # Residents, partner staff and another community's staff may not read the community's list.
+    for who in (a, c.staff, elsewhere.setup.staff):
+        assert_problem(await client.get(url, headers=who.headers), 403)
+    assert_problem(await client.get(f"/api/v1/communities/{uuid.uuid4()}/complaints", headers=a.headers), 404)
+    for bad in ("status=open", "limit=0", "limit=100000", "offset=-1", "partner_id=nope"):
+        assert_problem(await client.get(f"{url}?{bad}", headers=c.setup.staff.headers), 422)
+    for bad in ("status=open", "limit=0", "limit=100000", "offset=-1"):
+        assert_problem(await client.get(f"/api/v1/me/complaints?{bad}", headers=a.headers), 422)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from community import access as community_access
 from linli import db, outbox
 from linli.auth.security import CurrentUser
 from linli.errors import Conflict, Forbidden, InvalidTransition, NotFound
@@ -18,6 +19,7 @@ from marketplace.schemas import (
     ComplaintHandleIn,
     ComplaintIn,
     ComplaintOut,
+    ComplaintPage,
     ComplaintResolveIn,
     ReviewIn,
     ReviewOut,
@@ -117,20 +119,54 @@ async def file_complaint(*, actor: CurrentUser, complaint_in: ComplaintIn) -> Co
     return _complaint(row)
 
 
+async def _complaints(where: str, *args: Any, status: str | None, limit: int, offset: int) -> ComplaintPage:
+    """Complaints matching `where` (on $1.. of `args`), optionally of one status, newest first, with the total."""
+    n = len(args)
+    rows = await db.fetch(
+        f"SELECT {_COMPLAINT_COLUMNS}, count(*) OVER () AS total FROM complaints WHERE {where}"
+        f" AND (${n + 1}::text IS NULL OR status = ${n + 1})"
+        f" ORDER BY created_at DESC, id LIMIT ${n + 2} OFFSET ${n + 3}",
+        *args,
+        status,
+        limit,
+        offset,
+    )
+    return ComplaintPage(items=[_complaint(r) for r in rows], total=rows[0]["total"] if rows else 0)
+
+
 async def get_partner_complaints(
     *, actor: CurrentUser, partner_id: UUID, status: str | None, limit: int, offset: int
 ) -> list[ComplaintOut]:
     """A partner's complaints (newest first), for its staff and its community's staff to work through."""
     await partners.require_partner_role(actor, partner_id, "staff")
-    rows = await db.fetch(
-        f"SELECT {_COMPLAINT_COLUMNS} FROM complaints WHERE partner_id = $1 AND ($2::text IS NULL OR status = $2)"
-        " ORDER BY created_at DESC, id LIMIT $3 OFFSET $4",
+    page = await _complaints("partner_id = $1", partner_id, status=status, limit=limit, offset=offset)
+    return page.items
+
+
+async def get_community_complaints(
+    *,
+    actor: CurrentUser,
+    community_id: UUID,
+    status: str | None,
+    partner_id: UUID | None,
+    limit: int,
+    offset: int,
+) -> ComplaintPage:
+    """Every complaint in the community (optionally one partner's), for its staff to supervise 办结 across partners."""
+    await community_access.require_role(actor, community_id, "staff")
+    return await _complaints(
+        "community_id = $1 AND ($2::uuid IS NULL OR partner_id = $2)",
+        community_id,
         partner_id,
-        status,
-        limit,
-        offset,
+        status=status,
+        limit=limit,
+        offset=offset,
     )
-    return [_complaint(r) for r in rows]
+
+
+async def get_mine(*, actor: CurrentUser, status: str | None, limit: int, offset: int) -> ComplaintPage:
+    """The caller's own complaints, newest first: where each stands and what the partner answered."""
+    return await _complaints("resident_id = $1", actor.id, status=status, limit=limit, offset=offset)
 
 
 async def _complaint_for(actor: CurrentUser, complaint_id: UUID) -> tuple[Any, bool]:
