@@ -8,10 +8,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Request, Router
+from litestar.config.app import AppConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from linli import db
 from linli.auth.security import CurrentUser, build_jwt_auth
@@ -68,6 +70,25 @@ def api_controllers() -> list[Any]:
     ]
 
 
+def _request_scope_middleware(app: ASGIApp) -> ASGIApp:
+    """Each HTTP request takes at most one database connection, shared by authentication and its unit of work."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        async with db.request_scope():
+            await app(scope, receive, send)
+
+    return middleware
+
+
+def _request_scope_outermost(config: AppConfig) -> AppConfig:
+    # After the JWT plugin has put its middleware first: the caller is loaded inside the request's scope.
+    config.middleware.insert(0, _request_scope_middleware)
+    return config
+
+
 def create_app() -> Litestar:
     settings = get_settings()
     configure_logging()
@@ -76,7 +97,7 @@ def create_app() -> Litestar:
     return Litestar(
         route_handlers=[api, HealthController],
         lifespan=[_lifespan],
-        on_app_init=[jwt_auth.on_app_init],
+        on_app_init=[jwt_auth.on_app_init, _request_scope_outermost],
         dependencies={"user": Provide(_current_user, sync_to_thread=False)},
         exception_handlers=exception_handlers,
         middleware=[request_id_middleware],
