@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
-from litestar import Request, Response
+from litestar import MediaType, Request, Response
 from litestar.params import Parameter
 from pydantic import BaseModel
 
@@ -69,7 +69,7 @@ async def respond_once(
     if key is None:
         async with db.unit_of_work():
             result = await run()
-        return Response(result.model_dump(mode="json"), status_code=status_code)
+        return _json(result.model_dump_json(), status_code)
     owner = user_id or ANONYMOUS
     fingerprint = request_fingerprint(method, path, body())
     async with db.unit_of_work():
@@ -93,20 +93,23 @@ async def respond_once(
                 raise Conflict("the first request with this key is still running", code="idempotency_in_progress")
             if row["request_hash"] != fingerprint:
                 raise DomainError("Idempotency-Key reused with a different request", code="idempotency_key_reused")
-            return Response(
-                json.loads(row["response_body"]),
-                status_code=row["status_code"],
-                headers={"Idempotent-Replayed": "true"},
-            )
+            replay = _json(row["response_body"], row["status_code"])
+            replay.headers["Idempotent-Replayed"] = "true"
+            return replay
         result = await run()
-        payload = result.model_dump(mode="json")
+        payload = result.model_dump_json()
         await db.execute(
             "UPDATE idempotency_keys SET status_code = $2, response_body = $3 WHERE id = $1",
             claimed,
             status_code,
-            json.dumps(payload, ensure_ascii=False),
+            payload,
         )
-    return Response(payload, status_code=status_code)
+    return _json(payload, status_code)
+
+
+def _json(body: str, status_code: int) -> Response[Any]:
+    # Serialised once by Pydantic (in Rust), handed to Litestar as bytes so it is not encoded a second time.
+    return Response(body.encode(), status_code=status_code, media_type=MediaType.JSON)
 
 
 async def create_once(
