@@ -87,6 +87,26 @@ async def member_user_ids(*, partner_id: UUID, role: str | None = None) -> list[
     return [r["user_id"] for r in rows]
 
 
+async def administered_partner(*, user_id: UUID, community_id: UUID, partner_id: UUID | None = None) -> UUID | None:
+    """The approved partner of this community that `user_id` administers: `partner_id` if it is one, else the
+    oldest such (None when there is none)."""
+    return await db.fetchval(
+        "SELECT p.id FROM partner_members m JOIN partners p ON p.id = m.partner_id"
+        " WHERE m.user_id = $1 AND m.role = 'admin' AND p.community_id = $2 AND p.status = 'approved'"
+        " AND ($3::uuid IS NULL OR p.id = $3) ORDER BY p.created_at LIMIT 1",
+        user_id,
+        community_id,
+        partner_id,
+    )
+
+
+async def in_community(*, partner_id: UUID, community_id: UUID) -> bool:
+    """Whether the partner exists and belongs to this community (any status)."""
+    return bool(
+        await db.fetchval("SELECT 1 FROM partners WHERE id = $1 AND community_id = $2", partner_id, community_id)
+    )
+
+
 async def can_act(user: CurrentUser, partner: PartnerOut, role: str) -> bool:
     """May `user` act as partner `role` ("staff" | "admin") for `partner`? See the module docstring."""
     if user.is_platform_admin:

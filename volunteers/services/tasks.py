@@ -13,6 +13,7 @@ from community import access
 from linli import audit, db
 from linli.auth.security import CurrentUser
 from linli.errors import Forbidden, InvalidTransition, NotFound
+from partners import services as partners
 from volunteers.schemas import CheckInCodeOut, HelpRequestIn, RequiredSkill, TaskIn, TaskOut
 from volunteers.services import offers
 from volunteers.services.candidates import HELD, required_skills
@@ -56,18 +57,6 @@ async def task_out(task: asyncpg.Record, *, series_task_ids: list[UUID] | None =
         status=task["status"],
         series_id=task["series_id"],
         series_task_ids=series_task_ids or [],
-    )
-
-
-async def _partner_admin_of(user: CurrentUser, community_id: UUID, partner_id: UUID | None) -> UUID | None:
-    """The approved partner in this community the caller administers (the given one, or any)."""
-    return await db.fetchval(
-        "SELECT p.id FROM partner_members m JOIN partners p ON p.id = m.partner_id"
-        " WHERE m.user_id = $1 AND m.role = 'admin' AND p.community_id = $2 AND p.status = 'approved'"
-        " AND ($3::uuid IS NULL OR p.id = $3) ORDER BY p.created_at LIMIT 1",
-        user.id,
-        community_id,
-        partner_id,
     )
 
 
@@ -128,11 +117,13 @@ async def create(*, actor: CurrentUser, task_in: TaskIn) -> TaskOut:
         raise NotFound("no such community", code="community_not_found")
     partner_id = task_in.partner_id
     if not await access.has_role(actor, task_in.community_id, "staff"):
-        partner_id = await _partner_admin_of(actor, task_in.community_id, task_in.partner_id)
+        partner_id = await partners.administered_partner(
+            user_id=actor.id, community_id=task_in.community_id, partner_id=task_in.partner_id
+        )
         if partner_id is None:
             raise Forbidden("community staff or a partner admin of this community", code=PARTNER_NOT_ALLOWED)
-    elif partner_id is not None and not await db.fetchval(
-        "SELECT 1 FROM partners WHERE id = $1 AND community_id = $2", partner_id, task_in.community_id
+    elif partner_id is not None and not await partners.in_community(
+        partner_id=partner_id, community_id=task_in.community_id
     ):
         raise NotFound("no such partner in this community", code="partner_not_found")
     await check_skills(task_in.community_id, [s.code for s in task_in.required_skills])
