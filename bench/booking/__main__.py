@@ -144,7 +144,7 @@ async def seed(dsn: str, *, residents: int, slots: int, capacity: int) -> tuple[
 
 
 @contextlib.contextmanager
-def process(args: list[str], env: dict[str, str], log: Path, ready_url: str) -> Iterator[None]:
+def process(args: list[str], env: dict[str, str], log: Path, ready_url: str) -> Iterator[int]:
     with log.open("wb") as out:
         # Own process group, so stopping it never touches the benchmark itself.
         proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
@@ -159,7 +159,7 @@ def process(args: list[str], env: dict[str, str], log: Path, ready_url: str) -> 
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{args[:4]} not ready:\n{log.read_text(errors='replace')[-3000:]}")
                 time.sleep(0.3)
-            yield
+            yield proc.pid
         finally:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -168,6 +168,21 @@ def process(args: list[str], env: dict[str, str], log: Path, ready_url: str) -> 
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
+
+
+def cpu_seconds(session_id: int) -> float:
+    """User + system CPU of every live process in a session (a contender's supervisor and its API workers).
+
+    Less noisy than requests/s on a shared machine: what one booking costs the API processes, whatever else ran.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) == session_id:  # fields after the name: state ppid pgrp session utime(11) stime(12)
+                total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 def _ms(value: str) -> float:
@@ -307,10 +322,11 @@ def main(argv: list[str] | None = None) -> int:
         results: dict[str, dict[str, float]] = {}
         # Both contenders run in the same run, one after the other on the same machine and database.
         with (
-            process(api_cmd, env, tmp / "api.log", f"http://127.0.0.1:{app_port}/health/ready"),
-            process(raw_cmd, env, tmp / "baseline.log", f"http://127.0.0.1:{raw_port}/health"),
+            process(api_cmd, env, tmp / "api.log", f"http://127.0.0.1:{app_port}/health/ready") as app_session,
+            process(raw_cmd, env, tmp / "baseline.log", f"http://127.0.0.1:{raw_port}/health") as raw_session,
         ):
             ports = {"linli": app_port, "baseline": raw_port}
+            sessions = {"linli": app_session, "baseline": raw_session}
             for label, port in ports.items():
                 # Warm-up: connection pools, imports, plan caches.
                 run_wrk(
@@ -324,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
             # each is reported.
             for _ in range(args.rounds):
                 for label, port in ports.items():
+                    cpu_before = cpu_seconds(sessions[label])
                     r = run_wrk(
                         f"http://127.0.0.1:{port}",
                         scripts[label],
@@ -331,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
                         duration=args.duration,
                         threads=args.threads,
                     )
+                    r["cpu_ms_per_request"] = (cpu_seconds(sessions[label]) - cpu_before) * 1000 / r["requests"]
                     if label not in results or r["rps"] > results[label]["rps"]:
                         results[label] = r
         audits = {
@@ -347,18 +365,21 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.workers} API processes per contender, {args.slots} slots x {args.capacity} places per contender"
     )
     print(
-        f"{'':10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} {'non-2xx':>8} {'booked':>8} "
-        f"{'overbooked':>10} {'mismatched':>10}"
+        f"{'':10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/req':>10} {'requests':>9} {'non-2xx':>8} "
+        f"{'booked':>8} {'overbooked':>10} {'mismatched':>10}"
     )
     for label in ("linli", "baseline"):
         r, a = results[label], audits[label]
         print(
-            f"{label:10} {r['rps']:9.1f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {int(r['requests']):9d} "
-            f"{int(r['non_2xx']):8d} {a['booked']:8d} {a['overbooked']:10d} {a['mismatched']:10d}"
+            f"{label:10} {r['rps']:9.1f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['cpu_ms_per_request']:10.3f} "
+            f"{int(r['requests']):9d} {int(r['non_2xx']):8d} {a['booked']:8d} {a['overbooked']:10d} "
+            f"{a['mismatched']:10d}"
         )
     ratio = results["linli"]["rps"] / results["baseline"]["rps"]
+    cpu_ratio = results["baseline"]["cpu_ms_per_request"] / results["linli"]["cpu_ms_per_request"]
     overbookings = sum(a["overbooked"] + a["mismatched"] for a in audits.values())
     print(f"ratio linli/baseline requests/s: {ratio:.2f} (target >= 0.7)")
+    print(f"ratio baseline/linli API CPU per request: {cpu_ratio:.2f} (the same comparison, less noisy)")
     print(f"p99 linli: {results['linli']['p99_ms']:.1f} ms (target <= 50 ms)")
     print(f"overbookings: {overbookings} (must be 0)")
     return 1 if overbookings else 0
