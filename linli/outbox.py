@@ -17,13 +17,26 @@ from uuid import UUID, uuid4
 from linli import db
 
 
+def event_values(*, topic: str, payload: dict[str, Any]) -> tuple[UUID, str, str]:
+    """(id, topic, JSON payload) of a new event, for `emit` or `insert_event_sql` in a larger statement."""
+    return uuid4(), topic, json.dumps(payload, default=str, ensure_ascii=False)
+
+
+def insert_event_sql(first_param: int) -> str:
+    """An `INSERT … SELECT` of one event whose (id, topic, payload) are parameters `$first_param` … `+2`.
+
+    For a statement that writes a row and announces it at once: `…, event AS (<this> FROM the_cte)` inserts the
+    event only if the CTE produced its row.
+    """
+    i = first_param
+    return (
+        "INSERT INTO outbox_events (id, topic, payload, created_at, attempts)"
+        f" SELECT ${i}::uuid, ${i + 1}::text, ${i + 2}::jsonb, now(), 0"
+    )
+
+
 async def emit(*, topic: str, payload: dict[str, Any]) -> UUID:
     """Record `topic` with a JSON `payload` (ids, not objects) in the current unit of work."""
-    event_id = uuid4()
-    await db.execute(
-        "INSERT INTO outbox_events (id, topic, payload, created_at, attempts) VALUES ($1, $2, $3::jsonb, now(), 0)",
-        event_id,
-        topic,
-        json.dumps(payload, default=str, ensure_ascii=False),
-    )
-    return event_id
+    values = event_values(topic=topic, payload=payload)
+    await db.execute(insert_event_sql(1), *values)
+    return values[0]

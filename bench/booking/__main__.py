@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--residents", type=int, default=300)
     parser.add_argument("--slots", type=int, default=40, help="slots per contender")
-    parser.add_argument("--capacity", type=int, default=1000, help="places per slot")
+    parser.add_argument("--capacity", type=int, default=5000, help="places per slot (enough that none fills)")
     parser.add_argument("--workers", type=int, default=2, help="API processes of each contender")
     parser.add_argument("--full", action="store_true", help="the issue's full size: 30 s per contender")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")

@@ -1,8 +1,8 @@
 """The raw baseline: a minimal Litestar handler issuing the booking's SQL statements on bare asyncpg.
 
 Same statements as the real endpoint (load the caller, the slot context with the resident's priority groups,
-the atomic capacity UPDATE, the booking INSERT and the outbox INSERT, in one transaction), without the
-framework around it: no JWT verification (the token's subject is read unverified), no DI, no Pydantic, no
+then `BOOK_SLOT_SQL`: the atomic capacity UPDATE, the booking INSERT and the outbox INSERT; one transaction),
+without the framework around it: no JWT verification (the token's subject is read unverified), no DI, no Pydantic, no
 problem+json. Run: `uvicorn bench.booking.baseline:app --workers 2` with DATABASE_URL set.
 """
 
@@ -19,7 +19,7 @@ import asyncpg
 from litestar import Litestar, Request, Response, get, post
 
 from linli.db import keep_session
-from marketplace.services.placing import INSERT_BOOKING_SQL, SLOT_CONTEXT_SQL, TAKE_PLACES_SQL
+from marketplace.services.placing import BOOK_SLOT_SQL, SLOT_CONTEXT_SQL
 
 _pool: asyncpg.Pool | None = None
 
@@ -63,14 +63,14 @@ async def book(request: Request[Any, Any, Any]) -> Response[Any]:
         ctx = await conn.fetchrow(SLOT_CONTEXT_SQL, slot_id, user_id)
         if ctx is None:
             return Response({"code": "slot_not_found"}, status_code=404)
-        if await conn.fetchval(TAKE_PLACES_SQL, slot_id, quantity) is None:
-            return Response({"code": "slot_full"}, status_code=409)
         subsidies = json.loads(ctx["subsidies"]) if isinstance(ctx["subsidies"], str) else ctx["subsidies"]
         unit = min([ctx["price_fen"], *(subsidies[g] for g in (ctx["groups"] or []) if g in subsidies)])
         price, subsidy = ctx["price_fen"] * quantity, (ctx["price_fen"] - unit) * quantity
         group = next((g for g in sorted(ctx["groups"] or []) if subsidies.get(g) == unit), None)
+        booking_id = uuid.uuid4()
         row = await conn.fetchrow(
-            INSERT_BOOKING_SQL,
+            BOOK_SLOT_SQL,
+            booking_id,
             ctx["community_id"],
             ctx["partner_id"],
             ctx["offering_id"],
@@ -86,13 +86,14 @@ async def book(request: Request[Any, Any, Any]) -> Response[Any]:
             price - subsidy,
             quantity if group else 0,
             group,
-        )
-        await conn.execute(
-            "INSERT INTO outbox_events (id, topic, payload, created_at, attempts) VALUES ($1, $2, $3::jsonb, now(), 0)",
+            "confirmed",
+            None,
             uuid.uuid4(),
             "booking.confirmed",
-            json.dumps({"booking_id": str(row["id"])}),
+            json.dumps({"booking_id": str(booking_id)}),
         )
+        if row is None:
+            return Response({"code": "slot_full"}, status_code=409)
     out = {k: (str(v) if isinstance(v, uuid.UUID) else v) for k, v in dict(row).items()}
     return Response(out, status_code=201)
 

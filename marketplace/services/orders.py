@@ -21,7 +21,7 @@ from marketplace import pricing
 from marketplace.errors import OFFERING_NOT_BOOKABLE, OFFERING_NOT_FOUND, ORDER_NOT_FOUND
 from marketplace.schemas import OrderIn, OrderOut
 from marketplace.services import access, bookings
-from marketplace.services.placing import BOOKING_COLUMNS, insert_booking
+from marketplace.services.placing import BOOKING_COLUMNS, record_booking
 from partners.services import PARTNER_NOT_SELLING
 
 _DISPATCH_COLUMNS = (
@@ -75,9 +75,22 @@ async def create(*, actor: CurrentUser, order_in: OrderIn) -> OrderOut:
         service_day=now.astimezone(ZoneInfo(ctx["timezone"])).date(),
         timezone=ctx["timezone"],
     )
-    row = await insert_booking(
-        ctx=ctx, slot_id=None, kind="order", resident_id=resident_id, booked_by=actor.id, quantity=1, quote=quote
+    payload = {
+        "resident_id": str(resident_id),
+        "partner_id": str(ctx["partner_id"]),
+        "community_id": str(ctx["community_id"]),
+    }
+    row = await record_booking(
+        ctx=ctx,
+        slot_id=None,
+        kind="order",
+        resident_id=resident_id,
+        booked_by=actor.id,
+        quantity=1,
+        quote=quote,
+        event=("booking.confirmed", {**payload, "booked_by": str(actor.id), "via": "order"}),
     )
+    assert row is not None
     settings = get_settings()
     await db.execute(
         "INSERT INTO order_dispatches (id, booking_id, community_id, partner_id, address, note, dispatched_at,"
@@ -91,14 +104,7 @@ async def create(*, actor: CurrentUser, order_in: OrderIn) -> OrderOut:
         settings.order_accept_target_seconds,
         settings.order_arrive_target_seconds,
     )
-    payload = {
-        "booking_id": str(row["id"]),
-        "resident_id": str(resident_id),
-        "partner_id": str(ctx["partner_id"]),
-        "community_id": str(ctx["community_id"]),
-    }
-    await outbox.emit(topic="booking.confirmed", payload={**payload, "booked_by": str(actor.id), "via": "order"})
-    await outbox.emit(topic="order.dispatched", payload={**payload, "round": 1})
+    await outbox.emit(topic="order.dispatched", payload={"booking_id": str(row["id"]), **payload, "round": 1})
     if resident_id != actor.id:
         await audit.record(
             actor_user_id=actor.id,

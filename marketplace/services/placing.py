@@ -1,8 +1,10 @@
 """Taking places in a slot: the capacity rule lives here, shared by direct bookings and waitlist promotions.
 
 A place is taken by ONE atomic statement, `UPDATE slots SET booked = booked + q WHERE … booked + q <= capacity`,
-in the same unit of work as the booking row: PostgreSQL's row lock serialises racing requests from any number of
-API processes, and the loser of the last place sees zero rows (409 `slot_full`). The CHECK on `slots` is the last
+in the same unit of work as the booking row — usually in the same statement: `BOOK_SLOT_SQL` takes the places,
+inserts the booking and its outbox event, and inserts nothing when the places are not there. PostgreSQL's row
+lock serialises racing requests from any number of API processes, and the loser of the last place sees zero
+rows (409 `slot_full`). The CHECK on `slots` is the last
 line of defence. Lock order is always slot row → pricing's advisory lock → booking row, so a direct booking, a
 cancellation and a waitlist promotion never deadlock.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -49,13 +51,37 @@ TAKE_PLACES_SQL = (
     " RETURNING booked"
 )
 
-INSERT_BOOKING_SQL = (
+_BOOKING_INSERT = (
     "INSERT INTO bookings (id, community_id, partner_id, offering_id, slot_id, kind, category, resident_id,"
     " booked_by, quantity, unit_price_fen, price_fen, subsidy_fen, payable_fen, subsidised_quantity,"
-    " priority_group, status, created_at)"
-    " VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'confirmed',"
-    f" now()) RETURNING {BOOKING_COLUMNS}"
+    " priority_group, status, hold_expires_at, created_at)"
+    " SELECT $1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::uuid, $6::text, $7::text, $8::uuid, $9::uuid, $10::int,"
+    " $11::int, $12::int, $13::int, $14::int, $15::int, $16::text, $17::text, $18::timestamptz, now()"
 )
+
+
+def booking_sql(*, take_places: bool) -> str:
+    """One statement that records a booking ($1–$18) and its outbox event ($19–$21).
+
+    With `take_places` it first takes `quantity` ($10) places of slot $5 with the atomic capacity UPDATE and
+    inserts nothing when they are not there (no row back: the slot is full). Three writes, one round trip.
+    """
+    if take_places:
+        head = (
+            "WITH taken AS (UPDATE slots SET booked = booked + $10 WHERE id = $5 AND status = 'open'"
+            " AND booked + $10 <= capacity RETURNING id), booking AS ("
+        )
+        source = " FROM taken"
+    else:
+        head, source = "WITH booking AS (", ""
+    return (
+        f"{head}{_BOOKING_INSERT}{source} RETURNING {BOOKING_COLUMNS}),"
+        f" event AS ({outbox.insert_event_sql(19)} FROM booking) SELECT * FROM booking"
+    )
+
+
+BOOK_SLOT_SQL = booking_sql(take_places=True)
+RECORD_BOOKING_SQL = booking_sql(take_places=False)
 
 
 async def emit_booking_event(topic: str, row: Any, **extra: Any) -> None:
@@ -107,7 +133,7 @@ async def slot_context(slot_id: UUID, resident_id: UUID) -> asyncpg.Record | Non
     return await db.fetchrow(SLOT_CONTEXT_SQL, slot_id, resident_id)
 
 
-async def insert_booking(
+async def record_booking(
     *,
     ctx: Any,
     slot_id: UUID | None,
@@ -116,9 +142,19 @@ async def insert_booking(
     booked_by: UUID,
     quantity: int,
     quote: pricing.Quote,
-) -> asyncpg.Record:
-    row = await db.fetchrow(
-        INSERT_BOOKING_SQL,
+    event: tuple[str, dict[str, Any]],
+    take_places: bool = False,
+    hold_until: datetime | None = None,
+) -> asyncpg.Record | None:
+    """Insert the booking at `quote` with its event (topic, payload; `booking_id` is added) in one statement.
+
+    With `take_places`, the slot's places are taken in the same statement; None when they were not there.
+    """
+    booking_id = uuid4()
+    topic, payload = event
+    return await db.fetchrow(
+        BOOK_SLOT_SQL if take_places else RECORD_BOOKING_SQL,
+        booking_id,
         ctx["community_id"],
         ctx["partner_id"],
         ctx["offering_id"],
@@ -134,9 +170,10 @@ async def insert_booking(
         quote.payable_fen,
         quote.subsidised_quantity,
         quote.priority_group,
+        "held" if hold_until is not None else "confirmed",
+        hold_until,
+        *outbox.event_values(topic=topic, payload={"booking_id": str(booking_id), **payload}),
     )
-    assert row is not None
-    return row
 
 
 async def take_places(
@@ -147,40 +184,19 @@ async def take_places(
     With `hold_until` (a waitlist offer) the booking is `held`: the places are taken, and stay taken, until the
     resident confirms or the hold runs out (`marketplace.services.holds`).
     """
-    taken = await db.fetchval(TAKE_PLACES_SQL, ctx["slot_id"], quantity)
-    if taken is None:
-        raise Conflict("no places left in this slot", code=SLOT_FULL)
-    quote = await pricing.quote_for(
-        resident_id=resident_id,
-        offering_id=ctx["offering_id"],
+    subsidies = pricing.parse_subsidies(ctx["subsidies"])
+    groups = ctx["groups"] or []
+    price = pricing.quote(
         list_price_fen=ctx["price_fen"],
-        subsidies=pricing.parse_subsidies(ctx["subsidies"]),
-        groups=ctx["groups"] or [],
+        subsidies=subsidies,
+        groups=groups,
         quantity=quantity,
-        daily_limit=ctx["per_resident_daily_limit"],
-        service_day=ctx["starts_at"].astimezone(ZoneInfo(ctx["timezone"])).date(),
-        timezone=ctx["timezone"],
+        daily_limit=None,
+        subsidised_already=0,
     )
-    row = await insert_booking(
-        ctx=ctx,
-        slot_id=ctx["slot_id"],
-        kind="slot",
-        resident_id=resident_id,
-        booked_by=booked_by,
-        quantity=quantity,
-        quote=quote,
-    )
-    if hold_until is not None:
-        row = await db.fetchrow(
-            f"UPDATE bookings SET status = 'held', hold_expires_at = $2 WHERE id = $1 RETURNING {BOOKING_COLUMNS}",
-            row["id"],
-            hold_until,
-        )
-        assert row is not None
-    await outbox.emit(
-        topic="booking.held" if hold_until is not None else "booking.confirmed",
-        payload={
-            "booking_id": str(row["id"]),
+    event = (
+        "booking.held" if hold_until is not None else "booking.confirmed",
+        {
             "resident_id": str(resident_id),
             "booked_by": str(booked_by),
             "slot_id": str(ctx["slot_id"]),
@@ -190,4 +206,41 @@ async def take_places(
             **({"hold_expires_at": hold_until.isoformat()} if hold_until is not None else {}),
         },
     )
+
+    async def record(quote: pricing.Quote, *, take: bool) -> asyncpg.Record | None:
+        return await record_booking(
+            ctx=ctx,
+            slot_id=ctx["slot_id"],
+            kind="slot",
+            resident_id=resident_id,
+            booked_by=booked_by,
+            quantity=quantity,
+            quote=quote,
+            event=event,
+            take_places=take,
+            hold_until=hold_until,
+        )
+
+    if ctx["per_resident_daily_limit"] is None or price.subsidised_quantity == 0:
+        # The price is known without counting today's subsidised units: places, booking and event in one go.
+        row = await record(price, take=True)
+        if row is None:
+            raise Conflict("no places left in this slot", code=SLOT_FULL)
+        return row
+    # A daily limit applies: take the places first (slot lock), then count under pricing's advisory lock.
+    if await db.fetchval(TAKE_PLACES_SQL, ctx["slot_id"], quantity) is None:
+        raise Conflict("no places left in this slot", code=SLOT_FULL)
+    quote = await pricing.quote_for(
+        resident_id=resident_id,
+        offering_id=ctx["offering_id"],
+        list_price_fen=ctx["price_fen"],
+        subsidies=subsidies,
+        groups=groups,
+        quantity=quantity,
+        daily_limit=ctx["per_resident_daily_limit"],
+        service_day=ctx["starts_at"].astimezone(ZoneInfo(ctx["timezone"])).date(),
+        timezone=ctx["timezone"],
+    )
+    row = await record(quote, take=False)
+    assert row is not None
     return row
