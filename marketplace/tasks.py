@@ -6,6 +6,7 @@ escalation job's guarded UPDATE escalates each order once however often and wher
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -176,57 +177,31 @@ async def on_slot_cancelled(event_id: str, payload: dict[str, Any]) -> None:
         )
 
 
-PROMOTE_ACTOR = "marketplace.promote_waitlists"
+async def _in_one_unit(job: Callable[[], Awaitable[list[UUID]]]) -> list[str]:
+    async with db.unit_of_work():
+        done = await job()
+    return [str(i) for i in done]
 
 
-@actor(name=PROMOTE_ACTOR)
+@actor(name="marketplace.promote_waitlists")
 async def promote_waitlists(slot: str = "") -> list[str]:
     """Periodic: hand out places whose promotion was held back (offering paused, partner suspended)."""
-    async with db.unit_of_work():
-        promoted = await waitlist.promote_held_back()
-    return [str(b) for b in promoted]
+    return await _in_one_unit(waitlist.promote_held_back)
 
 
-EXPIRE_HOLDS_ACTOR = "marketplace.expire_holds"
-
-
-@actor(name=EXPIRE_HOLDS_ACTOR)
+@actor(name="marketplace.expire_holds")
 async def expire_holds(slot: str = "") -> list[str]:
     """Periodic: end waitlist holds nobody confirmed in time and offer the places to the next in line."""
-    async with db.unit_of_work():
-        expired = await holds.expire_due()
-    return [str(b) for b in expired]
+    return await _in_one_unit(holds.expire_due)
 
 
-ESCALATE_ACTOR = "marketplace.escalate_orders"
-
-
-@actor(name=ESCALATE_ACTOR)
+@actor(name="marketplace.escalate_orders")
 async def escalate_orders(slot: str = "") -> list[str]:
     """Periodic: escalate orders not accepted within the accept target (each exactly once)."""
-    async with db.unit_of_work():
-        escalated = await orders.escalate_overdue()
-    return [str(b) for b in escalated]
+    return await _in_one_unit(orders.escalate_overdue)
 
 
-register(
-    Schedule(
-        name="marketplace.escalate_orders",
-        actor_name=ESCALATE_ACTOR,
-        slot=every_seconds(get_settings().order_escalation_every_seconds),
-    )
-)
-register(
-    Schedule(
-        name="marketplace.expire_holds",
-        actor_name=EXPIRE_HOLDS_ACTOR,
-        slot=every_seconds(get_settings().order_escalation_every_seconds),
-    )
-)
-register(
-    Schedule(
-        name="marketplace.promote_waitlists",
-        actor_name=PROMOTE_ACTOR,
-        slot=every_seconds(get_settings().order_escalation_every_seconds),
-    )
-)
+# Each runs once per period across all workers (workers.schedules claims the slot), every few seconds so that
+# an order nobody accepted, a hold that ran out or a held-back place moves on promptly.
+for _name in ("marketplace.escalate_orders", "marketplace.expire_holds", "marketplace.promote_waitlists"):
+    register(Schedule(name=_name, actor_name=_name, slot=every_seconds(get_settings().order_escalation_every_seconds)))

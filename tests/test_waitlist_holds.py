@@ -49,19 +49,27 @@ async def full_nursery(client, *, capacity: int = 1) -> tuple[Canteen, dict]:
     return c, {"person": holder, "booking": booking}
 
 
+async def line_up(client, c, *names):
+    """Residents who queue, in this order, for the full slot of `c`."""
+    people = [await resident(client, c.setup, name) for name in names]
+    for person in people:
+        await join(client, person, c.slot_id)
+    return people
+
+
+async def free_the_place(client, first):
+    r = await client.post(f"/api/v1/bookings/{first['booking']['id']}/cancel", headers=first["person"].headers)
+    assert r.status_code == 200, r.text
+
+
 async def places_agree(slot_id: str) -> bool:
     return await booked_places(slot_id) == await active_quantity(slot_id)
 
 
 async def test_a_freed_place_is_held_for_the_first_in_line_until_they_confirm(client):
-    c, first_booking = await full_nursery(client)
-    parent = await resident(client, c.setup, "候补家长")
-    await join(client, parent, c.slot_id)
-
-    r = await client.post(
-        f"/api/v1/bookings/{first_booking['booking']['id']}/cancel", headers=first_booking["person"].headers
-    )
-    assert r.status_code == 200, r.text
+    c, first = await full_nursery(client)
+    (parent,) = await line_up(client, c, "候补家长")
+    await free_the_place(client, first)
 
     entry = await entry_of(client, parent, c.slot_id)
     assert entry["status"] == "offered"
@@ -99,11 +107,8 @@ async def test_a_freed_place_is_held_for_the_first_in_line_until_they_confirm(cl
 
 async def test_declining_a_held_place_offers_it_to_the_next_in_line(client):
     c, first = await full_nursery(client)
-    a = await resident(client, c.setup, "第一位候补")
-    b = await resident(client, c.setup, "第二位候补")
-    await join(client, a, c.slot_id)
-    await join(client, b, c.slot_id)
-    await client.post(f"/api/v1/bookings/{first['booking']['id']}/cancel", headers=first["person"].headers)
+    a, b = await line_up(client, c, "第一位候补", "第二位候补")
+    await free_the_place(client, first)
     offered = await entry_of(client, a, c.slot_id)
 
     # Declining is cancelling the held booking, allowed whatever the cancellation cutoff.
@@ -119,11 +124,8 @@ async def test_declining_a_held_place_offers_it_to_the_next_in_line(client):
 
 async def test_an_unconfirmed_hold_expires_and_passes_on_exactly_once(client):
     c, first = await full_nursery(client)
-    a = await resident(client, c.setup, "没回消息的家长")
-    b = await resident(client, c.setup, "下一位家长")
-    await join(client, a, c.slot_id)
-    await join(client, b, c.slot_id)
-    await client.post(f"/api/v1/bookings/{first['booking']['id']}/cancel", headers=first["person"].headers)
+    a, b = await line_up(client, c, "没回消息的家长", "下一位家长")
+    await free_the_place(client, first)
     held_id = (await entry_of(client, a, c.slot_id))["booking_id"]
 
     # Thirty minutes go by.
@@ -154,9 +156,8 @@ async def test_a_hold_never_outlasts_the_start_of_the_slot(client):
 
 async def test_only_the_parent_may_confirm_their_held_place(client):
     c, first = await full_nursery(client)
-    parent = await resident(client, c.setup, "候补家长")
-    await join(client, parent, c.slot_id)
-    await client.post(f"/api/v1/bookings/{first['booking']['id']}/cancel", headers=first["person"].headers)
+    (parent,) = await line_up(client, c, "候补家长")
+    await free_the_place(client, first)
     held_id = (await entry_of(client, parent, c.slot_id))["booking_id"]
     stranger = await resident(client, c.setup, "别人")
     assert_problem(await client.post(f"/api/v1/bookings/{held_id}/confirm", headers=stranger.headers), 404)
@@ -195,11 +196,8 @@ async def test_a_confirmation_racing_the_expiry_job_has_one_outcome(client):
     """At the deadline, the parent's confirm and the expiry job race; each round ends one way, and no place is lost."""
     for round_no in range(12):
         c, first = await full_nursery(client)
-        parent = await resident(client, c.setup, f"家长{round_no}")
-        nxt = await resident(client, c.setup, f"下一位{round_no}")
-        await join(client, parent, c.slot_id)
-        await join(client, nxt, c.slot_id)
-        await client.post(f"/api/v1/bookings/{first['booking']['id']}/cancel", headers=first["person"].headers)
+        parent, nxt = await line_up(client, c, f"家长{round_no}", f"下一位{round_no}")
+        await free_the_place(client, first)
         held_id = (await entry_of(client, parent, c.slot_id))["booking_id"]
         deadline = datetime.now(UTC) + timedelta(milliseconds=40 + 10 * (round_no % 4))
         await db.execute("UPDATE bookings SET hold_expires_at = $2 WHERE id = $1", UUID(held_id), deadline)
