@@ -21,7 +21,7 @@ class OutboxEvent(Table, tablename="outbox_events"):
     id = UUID(primary_key=True)
     topic = Varchar(length=100, null=False)
     payload = JSONB(null=False)
-    created_at = Timestamptz(default=TimestamptzNow(), null=False, index=True)
+    created_at = Timestamptz(default=TimestamptzNow(), null=False, index=False)
     # Pending rows are found through the partial index `outbox_events_pending` (see the migration).
     sent_at = Timestamptz(null=True, default=None, index=False)
     attempts = Integer(default=0, null=False)

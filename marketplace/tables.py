@@ -23,7 +23,8 @@ class Booking(Table, tablename="bookings"):
     slot_id = ForeignKey(Slot, null=True, default=None, on_delete=OnDelete.restrict, index=True)
     kind = Varchar(length=10, null=False, default="slot")  # slot | order (on-demand)
     category = Varchar(length=30, null=False)
-    resident_id = ForeignKey(User, null=False, on_delete=OnDelete.restrict, index=True)
+    # Indexed by `bookings_resident_offering` (resident_id, offering_id), which serves lookups by resident too.
+    resident_id = ForeignKey(User, null=False, on_delete=OnDelete.restrict, index=False)
     # Who pressed the button: the resident, or staff / a grid worker booking on their behalf (代办).
     booked_by = UUID(null=False)
     quantity = Integer(null=False)
@@ -43,7 +44,8 @@ class Booking(Table, tablename="bookings"):
     accepted_at = Timestamptz(null=True, default=None)
     completed_at = Timestamptz(null=True, default=None)
     # Month of completion in community time ("YYYY-MM"): the revenue period settlement uses.
-    completed_period = Varchar(length=7, null=True, default=None, index=True)
+    # Indexed only where set (`bookings_completed_period_set`): most bookings are written before completion.
+    completed_period = Varchar(length=7, null=True, default=None, index=False)
     # The revenue-share agreement in force at completion and its rate, fixed when the booking completes.
     agreement_id = UUID(null=True, default=None)
     share_rate_bp = Integer(null=True, default=None)
