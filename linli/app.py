@@ -83,9 +83,10 @@ def _request_scope_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-def _request_scope_outermost(config: AppConfig) -> AppConfig:
-    # After the JWT plugin has put its middleware first: the caller is loaded inside the request's scope.
-    config.middleware.insert(0, _request_scope_middleware)
+def _outermost(config: AppConfig) -> AppConfig:
+    # After the JWT plugin has put its middleware first: authentication failures carry a request id too, and the
+    # caller is loaded inside the request's database scope.
+    config.middleware[0:0] = [request_id_middleware, _request_scope_middleware]
     return config
 
 
@@ -97,10 +98,9 @@ def create_app() -> Litestar:
     return Litestar(
         route_handlers=[api, HealthController],
         lifespan=[_lifespan],
-        on_app_init=[jwt_auth.on_app_init, _request_scope_outermost],
+        on_app_init=[jwt_auth.on_app_init, _outermost],
         dependencies={"user": Provide(_current_user, sync_to_thread=False)},
         exception_handlers=exception_handlers,
-        middleware=[request_id_middleware],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Linli 邻里 API",

@@ -23,6 +23,8 @@ from litestar.exceptions import (
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from linli.logging import request_id_of
+
 log = structlog.get_logger("linli.errors")
 
 PROBLEM_JSON = "application/problem+json"
@@ -154,11 +156,11 @@ def problem(
     }
     if detail:
         body["detail"] = detail
-    request_id = request.scope.get("state", {}).get("request_id")
-    if request_id:
-        body["request_id"] = request_id
+    body["request_id"] = request_id_of(request.scope)
     if extra:
         body.update(extra)
+    # The middleware adds the header on matched routes; unmatched ones (404/405) get it here.
+    headers = {"X-Request-ID": body["request_id"], **(headers or {})}
     return Response(body, status_code=body["status"], media_type=PROBLEM_JSON, headers=headers)
 
 

@@ -38,6 +38,18 @@ def configure_logging() -> None:
 log = structlog.get_logger("linli.http")
 
 
+def request_id_of(scope: Scope) -> str:
+    """The request's id: set by the middleware, else the client's X-Request-ID (if sane), else a new one.
+
+    Unmatched routes (404/405) never reach route middleware, so their problem responses ask here directly.
+    """
+    state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+    if "request_id" not in state:
+        incoming = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")[:64]
+        state["request_id"] = incoming if incoming.replace("-", "").isalnum() else uuid.uuid4().hex
+    return str(state["request_id"])
+
+
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
     """Takes X-Request-ID from the client (or makes one), binds it to every log line, echoes it back."""
 
@@ -45,10 +57,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        headers = dict(scope.get("headers", []))
-        incoming = headers.get(b"x-request-id", b"").decode("latin-1")[:64]
-        request_id = incoming if incoming.replace("-", "").isalnum() else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id  # type: ignore[typeddict-unknown-key]
+        request_id = request_id_of(scope)
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
@@ -57,7 +66,10 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                headers = list(message.get("headers", []))
+                if not any(name.lower() == b"x-request-id" for name, _ in headers):
+                    headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
             await send(message)
 
         try:

@@ -121,6 +121,18 @@ async def test_every_response_carries_a_request_id(client):
     assert len(r.headers["x-request-id"]) == 32
 
 
+async def test_problems_name_their_request_even_without_a_route_or_a_token(client):
+    """What a resident reads out to the help desk (the request id) is on every error, in the body and header."""
+    for method, path in (("GET", "/api/v1/no-such-thing"), ("DELETE", "/health/live"), ("GET", "/api/v1/me")):
+        r = await client.request(method, path, headers={"X-Request-ID": "desk-42"})
+        assert r.status_code in (401, 404, 405), r.text
+        assert r.headers.get_list("x-request-id") == ["desk-42"]
+        assert r.json()["request_id"] == "desk-42"
+        fresh = await client.request(method, path)
+        assert len(fresh.json()["request_id"]) == 32
+        assert fresh.headers.get_list("x-request-id") == [fresh.json()["request_id"]]
+
+
 async def test_database_out_of_connections_is_a_retryable_503(app):
     import asyncpg
 
