@@ -1,4 +1,7 @@
-"""`python -m bench`: run every benchmark with its default (quick) size."""
+"""`python -m bench`: run every benchmark with its default (quick) size; exits 1 if any of them failed.
+
+Each `bench.<name>.__main__` has `main(argv)`; a failure is a non-zero return or `SystemExit`.
+"""
 
 import importlib
 import pkgutil
@@ -14,7 +17,7 @@ def main() -> int:
         print(f"\n=== bench.{name} ===", flush=True)
         module = importlib.import_module(f"bench.{name}.__main__")
         try:
-            module.main([])
+            failed += int(bool(module.main([])))
         except SystemExit as exc:
             failed += int(bool(exc.code))
     return 1 if failed else 0

@@ -165,12 +165,12 @@ def optimum_of_rules(
     return round(-res.fun), -lp.fun
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--volunteers", type=int, default=10000)
     parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
     tasks, volunteers = build(args.tasks, args.volunteers, args.seed)
