@@ -85,3 +85,52 @@ async def test_cancellations_racing_bookings_and_promotions_never_lose_or_double
     assert [r["status"] for r in firsts] == ["promoted"] * 5
     # ...so walk-ins never jumped the queue.
     assert sum(1 for r in grab_results if r.status_code == 201) == 0
+
+
+async def test_held_places_pass_down_the_line_exactly_once_under_racing_requests(client, live_server):
+    """A nursery that holds freed places: cancellations, walk-ins, confirmations and declines all at once."""
+    capacity = 5
+    c = await canteen(client, capacity=capacity, category="childcare", waitlist_hold_minutes=30)
+    holders = await _residents(client, c.setup, capacity)
+    waiting = await _residents(client, c.setup, 8)
+    walk_ins = await _residents(client, c.setup, 6)
+    held = [(await book(client, p, c.slot_id)).json()["id"] for p in holders]
+    for p in waiting:
+        r = await client.post(f"/api/v1/slots/{c.slot_id}/waitlist", json={"quantity": 1}, headers=p.headers)
+        assert r.status_code == 201, r.text
+
+    async def offer_of(p: Person) -> str:
+        r = await client.get(f"/api/v1/slots/{c.slot_id}/waitlist/me", headers=p.headers)
+        assert r.json()["status"] == "offered", r.text
+        return str(r.json()["booking_id"])
+
+    async with httpx.AsyncClient(base_url=live_server, timeout=60) as http:
+        cancels = [
+            http.post(f"/api/v1/bookings/{bid}/cancel", headers=p.headers) for bid, p in zip(held, holders, strict=True)
+        ]
+        grabs = [book(http, p, c.slot_id) for p in walk_ins[:3]]
+        first_wave = await asyncio.gather(*cancels, *grabs)
+        assert all(r.status_code == 200 for r in first_wave[:capacity])
+        assert all(r.status_code == 409 for r in first_wave[capacity:]), "walk-ins never take a held place"
+        offers = [await offer_of(p) for p in waiting[:capacity]]
+        # Three parents confirm, two decline, and more walk-ins try their luck, all at once.
+        answers = [
+            http.post(f"/api/v1/bookings/{b}/confirm", headers=p.headers)
+            for b, p in zip(offers[:3], waiting[:3], strict=True)
+        ]
+        declines = [
+            http.post(f"/api/v1/bookings/{b}/cancel", headers=p.headers)
+            for b, p in zip(offers[3:], waiting[3:capacity], strict=True)
+        ]
+        late = [book(http, p, c.slot_id) for p in walk_ins[3:]]
+        second_wave = await asyncio.gather(*answers, *declines, *late)
+    assert all(r.status_code == 200 for r in second_wave[:capacity]), [r.text for r in second_wave[:capacity]]
+    assert all(r.status_code == 409 for r in second_wave[capacity:])
+    statuses = await db.fetch(
+        "SELECT status FROM waitlist_entries WHERE slot_id = $1::uuid ORDER BY created_at, id", c.slot_id
+    )
+    assert [r["status"] for r in statuses] == ["promoted"] * 3 + ["declined"] * 2 + ["offered"] * 2 + ["waiting"]
+    assert await booked_places(c.slot_id) == await active_quantity(c.slot_id) == capacity
+    assert (
+        await db.fetchval("SELECT count(*) FROM bookings WHERE slot_id = $1::uuid AND status = 'held'", c.slot_id) == 2
+    )
