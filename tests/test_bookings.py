@@ -471,7 +471,10 @@ async def test_unknown_and_malformed_ids_on_every_marketplace_endpoint(client):
     a = await resident(client, c.setup)
     unknown = str(uuid.uuid4())
     posts = (
-        [f"/api/v1/bookings/{{id}}/{action}" for action in ("accept", "complete", "cancel", "no-show", "review")]
+        [
+            f"/api/v1/bookings/{{id}}/{action}"
+            for action in ("confirm", "accept", "complete", "cancel", "no-show", "review")
+        ]
         + [f"/api/v1/orders/{{id}}/{action}" for action in ("accept", "arrive", "complete", "cancel")]
         + [
             "/api/v1/complaints/{id}/handle",

@@ -216,3 +216,28 @@ async def test_a_confirmation_racing_the_expiry_job_has_one_outcome(client):
             assert status == "cancelled"
             assert (await entry_of(client, nxt, c.slot_id))["status"] == "offered"
         assert await booked_places(c.slot_id) == 1 and await places_agree(c.slot_id)
+
+
+async def test_a_real_worker_tells_the_parent_and_passes_an_expired_hold_on(client, start_worker):
+    from tests.conftest import eventually, process_env
+
+    c, first = await full_nursery(client)
+    a, b = await line_up(client, c, "没看到消息的家长", "下一位家长")
+    start_worker({**process_env(), "LINLI_ORDER_ESCALATION_EVERY_SECONDS": "1"})
+    await free_the_place(client, first)
+
+    async def kinds(person) -> list[str]:
+        inbox = (await client.get("/api/v1/me/notifications", headers=person.headers)).json()["items"]
+        return [n["kind"] for n in inbox]
+
+    assert await eventually(lambda: _has(kinds(a), "waitlist.offered"))
+    held_id = (await entry_of(client, a, c.slot_id))["booking_id"]
+    await db.execute("UPDATE bookings SET hold_expires_at = now() WHERE id = $1", UUID(held_id))
+    assert await eventually(lambda: _has(kinds(a), "waitlist.hold_expired"))
+    assert await eventually(lambda: _has(kinds(b), "waitlist.offered"))
+    assert (await entry_of(client, a, c.slot_id))["status"] == "expired"
+    assert await booked_places(c.slot_id) == 1 and await places_agree(c.slot_id)
+
+
+async def _has(kinds, kind: str) -> bool:
+    return kind in await kinds
