@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import MediaType, Request, Response
-from litestar.params import Parameter
+from litestar.params import HeaderParameter
 from pydantic import BaseModel
 
 from linli import db
@@ -36,8 +36,8 @@ async def claim(*, consumer: str, key: str) -> bool:
 # --- HTTP: the Idempotency-Key header on POSTs that create something ---------------------------------------
 
 
-# The header every creating POST accepts; declare it as `idempotency_key: str | None = IDEMPOTENCY_KEY`.
-IDEMPOTENCY_KEY = Parameter(header="Idempotency-Key", default=None, min_length=1, max_length=200)
+# The header every creating POST accepts; declare it as `idempotency_key: IdempotencyKey = None`.
+IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=200)]
 
 # Anonymous calls (e.g. registration) share one key space; the request hash still tells retries from reuse.
 ANONYMOUS = UUID(int=0)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.params import Body, Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from linli import db
 from linli.auth.security import CurrentUser
-from linli.idempotency import IDEMPOTENCY_KEY, create_once
+from linli.idempotency import IdempotencyKey, create_once
 from marketplace.schemas import (
     BookingIn,
     BookingOut,
@@ -36,6 +37,10 @@ from marketplace.services import bookings, feedback, holds, orders, reports, wai
 
 PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
 
+Limit = Annotated[int, QueryParameter(ge=1, le=200)]
+Offset = Annotated[int, QueryParameter(ge=0, le=100_000)]
+Period = Annotated[str | None, QueryParameter(pattern=PERIOD)]
+
 
 class BookingController(Controller):
     path = "/bookings"
@@ -45,9 +50,9 @@ class BookingController(Controller):
     async def create(
         self,
         request: Request[Any, Any, Any],
-        user: CurrentUser,
-        data: BookingIn = Body(),
-        idempotency_key: str | None = IDEMPOTENCY_KEY,
+        user: NamedDependency[CurrentUser],
+        data: JSONBody[BookingIn],
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[BookingOut]:
         """Book places of a slot (409 `slot_full`); `Idempotency-Key` makes retries safe."""
         return await create_once(
@@ -59,11 +64,11 @@ class BookingController(Controller):
         )
 
     @get("/{booking_id:uuid}")
-    async def retrieve(self, user: CurrentUser, booking_id: UUID) -> BookingOut:
+    async def retrieve(self, user: NamedDependency[CurrentUser], booking_id: FromPath[UUID]) -> BookingOut:
         return await bookings.get(actor=user, booking_id=booking_id)
 
     @post("/{booking_id:uuid}/confirm", status_code=200)
-    async def confirm(self, user: CurrentUser, booking_id: UUID) -> BookingOut:
+    async def confirm(self, user: NamedDependency[CurrentUser], booking_id: FromPath[UUID]) -> BookingOut:
         """Take a place held for you from the waitlist (409 `hold_expired` after `hold_expires_at`).
 
         To decline it, cancel the booking: the place goes to the next in line at once.
@@ -72,24 +77,24 @@ class BookingController(Controller):
             return await holds.confirm(actor=user, booking_id=booking_id)
 
     @post("/{booking_id:uuid}/accept", status_code=200)
-    async def accept(self, user: CurrentUser, booking_id: UUID) -> BookingOut:
+    async def accept(self, user: NamedDependency[CurrentUser], booking_id: FromPath[UUID]) -> BookingOut:
         async with db.unit_of_work():
             return await bookings.accept(actor=user, booking_id=booking_id)
 
     @post("/{booking_id:uuid}/complete", status_code=200)
-    async def complete(self, user: CurrentUser, booking_id: UUID) -> BookingOut:
+    async def complete(self, user: NamedDependency[CurrentUser], booking_id: FromPath[UUID]) -> BookingOut:
         async with db.unit_of_work():
             return await bookings.complete(actor=user, booking_id=booking_id)
 
     @post("/{booking_id:uuid}/cancel", status_code=200)
     async def cancel(
-        self, user: CurrentUser, booking_id: UUID, data: CancelIn | None = Body(default=None)
+        self, user: NamedDependency[CurrentUser], booking_id: FromPath[UUID], data: JSONBody[CancelIn | None] = None
     ) -> BookingOut:
         async with db.unit_of_work():
             return await bookings.cancel(actor=user, booking_id=booking_id, reason=data.reason if data else "")
 
     @post("/{booking_id:uuid}/no-show", status_code=200)
-    async def no_show(self, user: CurrentUser, booking_id: UUID) -> BookingOut:
+    async def no_show(self, user: NamedDependency[CurrentUser], booking_id: FromPath[UUID]) -> BookingOut:
         async with db.unit_of_work():
             return await bookings.no_show(actor=user, booking_id=booking_id)
 
@@ -97,10 +102,10 @@ class BookingController(Controller):
     async def review(
         self,
         request: Request[Any, Any, Any],
-        user: CurrentUser,
-        booking_id: UUID,
-        data: ReviewIn = Body(),
-        idempotency_key: str | None = IDEMPOTENCY_KEY,
+        user: NamedDependency[CurrentUser],
+        booking_id: FromPath[UUID],
+        data: JSONBody[ReviewIn],
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[ReviewOut]:
         return await create_once(
             request,
@@ -111,7 +116,7 @@ class BookingController(Controller):
         )
 
     @get("/{booking_id:uuid}/review")
-    async def get_review(self, user: CurrentUser, booking_id: UUID) -> ReviewOut:
+    async def get_review(self, user: NamedDependency[CurrentUser], booking_id: FromPath[UUID]) -> ReviewOut:
         return await feedback.get_review(actor=user, booking_id=booking_id)
 
 
@@ -122,10 +127,10 @@ class MyBookingsController(Controller):
     @get("/")
     async def list_mine(
         self,
-        user: CurrentUser,
-        status: BookingStatus | None = None,
-        limit: int = Parameter(default=50, ge=1, le=200),
-        offset: int = Parameter(default=0, ge=0, le=100_000),
+        user: NamedDependency[CurrentUser],
+        status: FromQuery[BookingStatus | None] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> BookingPage:
         return await bookings.get_mine(actor=user, status=status, limit=limit, offset=offset)
 
@@ -138,10 +143,10 @@ class WaitlistController(Controller):
     async def join(
         self,
         request: Request[Any, Any, Any],
-        user: CurrentUser,
-        slot_id: UUID,
-        data: WaitlistIn = Body(),
-        idempotency_key: str | None = IDEMPOTENCY_KEY,
+        user: NamedDependency[CurrentUser],
+        slot_id: FromPath[UUID],
+        data: JSONBody[WaitlistIn],
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[WaitlistOut]:
         """Queue for a full slot; freed places are booked automatically, first come first served."""
         return await create_once(
@@ -153,16 +158,16 @@ class WaitlistController(Controller):
         )
 
     @get("/")
-    async def line(self, user: CurrentUser, slot_id: UUID) -> list[WaitlistOut]:
+    async def line(self, user: NamedDependency[CurrentUser], slot_id: FromPath[UUID]) -> list[WaitlistOut]:
         """The waiting line, for the partner's staff and the community's staff."""
         return await waitlist.get_all(actor=user, slot_id=slot_id)
 
     @get("/me")
-    async def mine(self, user: CurrentUser, slot_id: UUID) -> WaitlistOut:
+    async def mine(self, user: NamedDependency[CurrentUser], slot_id: FromPath[UUID]) -> WaitlistOut:
         return await waitlist.get_mine(actor=user, slot_id=slot_id)
 
     @delete("/me", status_code=200)
-    async def leave(self, user: CurrentUser, slot_id: UUID) -> WaitlistOut:
+    async def leave(self, user: NamedDependency[CurrentUser], slot_id: FromPath[UUID]) -> WaitlistOut:
         async with db.unit_of_work():
             return await waitlist.leave(actor=user, slot_id=slot_id)
 
@@ -175,9 +180,9 @@ class OrderController(Controller):
     async def create(
         self,
         request: Request[Any, Any, Any],
-        user: CurrentUser,
-        data: OrderIn = Body(),
-        idempotency_key: str | None = IDEMPOTENCY_KEY,
+        user: NamedDependency[CurrentUser],
+        data: JSONBody[OrderIn],
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[OrderOut]:
         """Place an on-demand order; it is dispatched to the partner's staff at once."""
         return await create_once(
@@ -189,26 +194,28 @@ class OrderController(Controller):
         )
 
     @get("/{order_id:uuid}")
-    async def retrieve(self, user: CurrentUser, order_id: UUID) -> OrderOut:
+    async def retrieve(self, user: NamedDependency[CurrentUser], order_id: FromPath[UUID]) -> OrderOut:
         return await orders.get(actor=user, order_id=order_id)
 
     @post("/{order_id:uuid}/accept", status_code=200)
-    async def accept(self, user: CurrentUser, order_id: UUID) -> OrderOut:
+    async def accept(self, user: NamedDependency[CurrentUser], order_id: FromPath[UUID]) -> OrderOut:
         async with db.unit_of_work():
             return await orders.accept(actor=user, order_id=order_id)
 
     @post("/{order_id:uuid}/arrive", status_code=200)
-    async def arrive(self, user: CurrentUser, order_id: UUID) -> OrderOut:
+    async def arrive(self, user: NamedDependency[CurrentUser], order_id: FromPath[UUID]) -> OrderOut:
         async with db.unit_of_work():
             return await orders.arrive(actor=user, order_id=order_id)
 
     @post("/{order_id:uuid}/complete", status_code=200)
-    async def complete(self, user: CurrentUser, order_id: UUID) -> OrderOut:
+    async def complete(self, user: NamedDependency[CurrentUser], order_id: FromPath[UUID]) -> OrderOut:
         async with db.unit_of_work():
             return await orders.complete(actor=user, order_id=order_id)
 
     @post("/{order_id:uuid}/cancel", status_code=200)
-    async def cancel(self, user: CurrentUser, order_id: UUID, data: CancelIn | None = Body(default=None)) -> OrderOut:
+    async def cancel(
+        self, user: NamedDependency[CurrentUser], order_id: FromPath[UUID], data: JSONBody[CancelIn | None] = None
+    ) -> OrderOut:
         async with db.unit_of_work():
             return await orders.cancel(actor=user, order_id=order_id, reason=data.reason if data else "")
 
@@ -221,9 +228,9 @@ class ComplaintController(Controller):
     async def file(
         self,
         request: Request[Any, Any, Any],
-        user: CurrentUser,
-        data: ComplaintIn = Body(),
-        idempotency_key: str | None = IDEMPOTENCY_KEY,
+        user: NamedDependency[CurrentUser],
+        data: JSONBody[ComplaintIn],
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[ComplaintOut]:
         return await create_once(
             request,
@@ -234,17 +241,21 @@ class ComplaintController(Controller):
         )
 
     @get("/{complaint_id:uuid}")
-    async def retrieve(self, user: CurrentUser, complaint_id: UUID) -> ComplaintOut:
+    async def retrieve(self, user: NamedDependency[CurrentUser], complaint_id: FromPath[UUID]) -> ComplaintOut:
         async with db.unit_of_work():
             return await feedback.get_complaint(actor=user, complaint_id=complaint_id)
 
     @post("/{complaint_id:uuid}/handle", status_code=200)
-    async def handle(self, user: CurrentUser, complaint_id: UUID, data: ComplaintHandleIn = Body()) -> ComplaintOut:
+    async def handle(
+        self, user: NamedDependency[CurrentUser], complaint_id: FromPath[UUID], data: JSONBody[ComplaintHandleIn]
+    ) -> ComplaintOut:
         async with db.unit_of_work():
             return await feedback.handle(actor=user, complaint_id=complaint_id, handle_in=data)
 
     @post("/{complaint_id:uuid}/resolve", status_code=200)
-    async def resolve(self, user: CurrentUser, complaint_id: UUID, data: ComplaintResolveIn = Body()) -> ComplaintOut:
+    async def resolve(
+        self, user: NamedDependency[CurrentUser], complaint_id: FromPath[UUID], data: JSONBody[ComplaintResolveIn]
+    ) -> ComplaintOut:
         async with db.unit_of_work():
             return await feedback.resolve(actor=user, complaint_id=complaint_id, resolve_in=data)
 
@@ -258,12 +269,12 @@ class PartnerMarketplaceController(Controller):
     @get("/bookings")
     async def partner_bookings(
         self,
-        user: CurrentUser,
-        partner_id: UUID,
-        status: BookingStatus | None = None,
-        slot_id: UUID | None = None,
-        limit: int = Parameter(default=50, ge=1, le=200),
-        offset: int = Parameter(default=0, ge=0, le=100_000),
+        user: NamedDependency[CurrentUser],
+        partner_id: FromPath[UUID],
+        status: FromQuery[BookingStatus | None] = None,
+        slot_id: FromQuery[UUID | None] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> BookingPage:
         return await bookings.get_for_partner(
             actor=user, partner_id=partner_id, status=status, slot_id=slot_id, limit=limit, offset=offset
@@ -272,21 +283,21 @@ class PartnerMarketplaceController(Controller):
     @get("/reviews")
     async def partner_reviews(
         self,
-        user: CurrentUser,
-        partner_id: UUID,
-        limit: int = Parameter(default=50, ge=1, le=200),
-        offset: int = Parameter(default=0, ge=0, le=100_000),
+        user: NamedDependency[CurrentUser],
+        partner_id: FromPath[UUID],
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> list[ReviewOut]:
         return await feedback.get_partner_reviews(actor=user, partner_id=partner_id, limit=limit, offset=offset)
 
     @get("/complaints")
     async def partner_complaints(
         self,
-        user: CurrentUser,
-        partner_id: UUID,
-        status: ComplaintStatus | None = None,
-        limit: int = Parameter(default=50, ge=1, le=200),
-        offset: int = Parameter(default=0, ge=0, le=100_000),
+        user: NamedDependency[CurrentUser],
+        partner_id: FromPath[UUID],
+        status: FromQuery[ComplaintStatus | None] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> list[ComplaintOut]:
         return await feedback.get_partner_complaints(
             actor=user, partner_id=partner_id, status=status, limit=limit, offset=offset
@@ -294,13 +305,13 @@ class PartnerMarketplaceController(Controller):
 
     @get("/reports/sla")
     async def partner_sla(
-        self, user: CurrentUser, partner_id: UUID, period: str | None = Parameter(default=None, pattern=PERIOD)
+        self, user: NamedDependency[CurrentUser], partner_id: FromPath[UUID], period: Period = None
     ) -> SlaReport:
         return await reports.sla_for_partner(actor=user, partner_id=partner_id, period=period)
 
     @get("/reports/service-quality")
     async def partner_quality(
-        self, user: CurrentUser, partner_id: UUID, period: str | None = Parameter(default=None, pattern=PERIOD)
+        self, user: NamedDependency[CurrentUser], partner_id: FromPath[UUID], period: Period = None
     ) -> QualityReport:
         return await reports.quality_for_partner(actor=user, partner_id=partner_id, period=period)
 
@@ -312,10 +323,10 @@ class MyComplaintsController(Controller):
     @get("/")
     async def list_mine(
         self,
-        user: CurrentUser,
-        status: ComplaintStatus | None = None,
-        limit: int = Parameter(default=50, ge=1, le=200),
-        offset: int = Parameter(default=0, ge=0, le=100_000),
+        user: NamedDependency[CurrentUser],
+        status: FromQuery[ComplaintStatus | None] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> ComplaintPage:
         """The caller's complaints, newest first, with the partner's answer once handled."""
         return await feedback.get_mine(actor=user, status=status, limit=limit, offset=offset)
@@ -328,12 +339,12 @@ class CommunityComplaintsController(Controller):
     @get("/")
     async def list_for_community(
         self,
-        user: CurrentUser,
-        community_id: UUID,
-        status: ComplaintStatus | None = None,
-        partner_id: UUID | None = None,
-        limit: int = Parameter(default=50, ge=1, le=200),
-        offset: int = Parameter(default=0, ge=0, le=100_000),
+        user: NamedDependency[CurrentUser],
+        community_id: FromPath[UUID],
+        status: FromQuery[ComplaintStatus | None] = None,
+        partner_id: FromQuery[UUID | None] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> ComplaintPage:
         """Every complaint in the community, for its staff: filter by status (e.g. `filed` = not yet handled)."""
         return await feedback.get_community_complaints(
@@ -347,13 +358,13 @@ class CommunityMarketplaceController(Controller):
 
     @get("/sla")
     async def community_sla(
-        self, user: CurrentUser, community_id: UUID, period: str | None = Parameter(default=None, pattern=PERIOD)
+        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID], period: Period = None
     ) -> SlaReport:
         return await reports.sla_for_community(actor=user, community_id=community_id, period=period)
 
     @get("/service-quality")
     async def community_quality(
-        self, user: CurrentUser, community_id: UUID, period: str | None = Parameter(default=None, pattern=PERIOD)
+        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID], period: Period = None
     ) -> QualityReport:
         return await reports.quality_for_community(actor=user, community_id=community_id, period=period)
 

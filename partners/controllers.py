@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, patch, post, put
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
-from litestar.params import Body, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from linli import db
 from linli.auth.security import CurrentUser, optional_user
 from linli.errors import BadInput
-from linli.idempotency import IDEMPOTENCY_KEY, create_once
+from linli.idempotency import IdempotencyKey, create_once
 from partners import catalog, offerings, services
 from partners.schemas import (
     CatalogPage,
@@ -42,9 +43,9 @@ class PartnerController(Controller):
     async def apply(
         self,
         request: Request[Any, Any, Any],
-        user: CurrentUser,
-        data: PartnerIn = Body(),
-        idempotency_key: str | None = IDEMPOTENCY_KEY,
+        user: NamedDependency[CurrentUser],
+        data: JSONBody[PartnerIn],
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[PartnerOut]:
         return await create_once(
             request,
@@ -58,11 +59,11 @@ class PartnerController(Controller):
     async def list_partners(
         self,
         request: Request[Any, Any, Any],
-        community_id: UUID | None = None,
-        status: PartnerStatus | None = None,
-        kind: PartnerKind | None = None,
-        limit: int = Parameter(default=50, ge=1, le=200),
-        offset: int = Parameter(default=0, ge=0, le=100_000),
+        community_id: FromQuery[UUID | None] = None,
+        status: FromQuery[PartnerStatus | None] = None,
+        kind: FromQuery[PartnerKind | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0, le=100_000)] = 0,
     ) -> PartnerPage:
         actor = await optional_user(request)
         return await services.get_all(
@@ -70,7 +71,7 @@ class PartnerController(Controller):
         )
 
     @get("/{partner_id:uuid}", public=True)
-    async def retrieve(self, request: Request[Any, Any, Any], partner_id: UUID) -> PartnerOut:
+    async def retrieve(self, request: Request[Any, Any, Any], partner_id: FromPath[UUID]) -> PartnerOut:
         return await services.get_visible(actor=await optional_user(request), partner_id=partner_id)
 
     async def _transition(self, user: CurrentUser, partner_id: UUID, action: str, data: ReasonIn | None) -> PartnerOut:
@@ -80,49 +81,61 @@ class PartnerController(Controller):
             )
 
     @post("/{partner_id:uuid}/approve", status_code=200)
-    async def approve(self, user: CurrentUser, partner_id: UUID, data: ReasonIn | None = None) -> PartnerOut:
+    async def approve(
+        self, user: NamedDependency[CurrentUser], partner_id: FromPath[UUID], data: JSONBody[ReasonIn | None] = None
+    ) -> PartnerOut:
         return await self._transition(user, partner_id, "approve", data)
 
     @post("/{partner_id:uuid}/reject", status_code=200)
-    async def reject(self, user: CurrentUser, partner_id: UUID, data: ReasonIn | None = None) -> PartnerOut:
+    async def reject(
+        self, user: NamedDependency[CurrentUser], partner_id: FromPath[UUID], data: JSONBody[ReasonIn | None] = None
+    ) -> PartnerOut:
         return await self._transition(user, partner_id, "reject", data)
 
     @post("/{partner_id:uuid}/suspend", status_code=200)
-    async def suspend(self, user: CurrentUser, partner_id: UUID, data: ReasonIn | None = None) -> PartnerOut:
+    async def suspend(
+        self, user: NamedDependency[CurrentUser], partner_id: FromPath[UUID], data: JSONBody[ReasonIn | None] = None
+    ) -> PartnerOut:
         return await self._transition(user, partner_id, "suspend", data)
 
     @post("/{partner_id:uuid}/reinstate", status_code=200)
-    async def reinstate(self, user: CurrentUser, partner_id: UUID, data: ReasonIn | None = None) -> PartnerOut:
+    async def reinstate(
+        self, user: NamedDependency[CurrentUser], partner_id: FromPath[UUID], data: JSONBody[ReasonIn | None] = None
+    ) -> PartnerOut:
         return await self._transition(user, partner_id, "reinstate", data)
 
     @post("/{partner_id:uuid}/members", status_code=201)
-    async def add_member(self, user: CurrentUser, partner_id: UUID, data: MemberIn = Body()) -> MemberOut:
+    async def add_member(
+        self, user: NamedDependency[CurrentUser], partner_id: FromPath[UUID], data: JSONBody[MemberIn]
+    ) -> MemberOut:
         async with db.unit_of_work():
             return await services.add_member(actor=user, partner_id=partner_id, member_in=data)
 
     @get("/{partner_id:uuid}/members")
-    async def members(self, user: CurrentUser, partner_id: UUID) -> list[MemberOut]:
+    async def members(self, user: NamedDependency[CurrentUser], partner_id: FromPath[UUID]) -> list[MemberOut]:
         return await services.get_members(actor=user, partner_id=partner_id)
 
     @put("/{partner_id:uuid}/revenue-share", status_code=200)
     async def set_revenue_share(
-        self, user: CurrentUser, partner_id: UUID, data: RevenueShareIn = Body()
+        self, user: NamedDependency[CurrentUser], partner_id: FromPath[UUID], data: JSONBody[RevenueShareIn]
     ) -> RevenueShareOut:
         async with db.unit_of_work():
             return await services.set_revenue_share(actor=user, partner_id=partner_id, share_in=data)
 
     @get("/{partner_id:uuid}/revenue-share")
-    async def revenue_share_history(self, user: CurrentUser, partner_id: UUID) -> list[RevenueShareOut]:
+    async def revenue_share_history(
+        self, user: NamedDependency[CurrentUser], partner_id: FromPath[UUID]
+    ) -> list[RevenueShareOut]:
         return await services.get_revenue_share_history(actor=user, partner_id=partner_id)
 
     @post("/{partner_id:uuid}/offerings", status_code=201)
     async def create_offering(
         self,
         request: Request[Any, Any, Any],
-        user: CurrentUser,
-        partner_id: UUID,
-        data: OfferingIn = Body(),
-        idempotency_key: str | None = IDEMPOTENCY_KEY,
+        user: NamedDependency[CurrentUser],
+        partner_id: FromPath[UUID],
+        data: JSONBody[OfferingIn],
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[OfferingOut]:
         return await create_once(
             request,
@@ -133,7 +146,9 @@ class PartnerController(Controller):
         )
 
     @get("/{partner_id:uuid}/offerings")
-    async def partner_offerings(self, user: CurrentUser, partner_id: UUID) -> list[OfferingOut]:
+    async def partner_offerings(
+        self, user: NamedDependency[CurrentUser], partner_id: FromPath[UUID]
+    ) -> list[OfferingOut]:
         """Every offering of the partner, drafts included, for its staff."""
         return await offerings.get_all_of_partner(actor=user, partner_id=partner_id)
 
@@ -146,16 +161,16 @@ class OfferingController(Controller):
     async def search(
         self,
         request: Request[Any, Any, Any],
-        q: str | None = Parameter(default=None, max_length=50),
-        category: Category | None = None,
-        community_id: UUID | None = None,
-        partner_id: UUID | None = None,
-        date_from: date | None = None,
-        date_to: date | None = None,
-        available: bool = False,
-        subsidised_for_me: bool = False,
-        limit: int = Parameter(default=20, ge=1, le=100),
-        offset: int = Parameter(default=0, ge=0, le=10_000),
+        q: Annotated[str | None, QueryParameter(max_length=50)] = None,
+        category: FromQuery[Category | None] = None,
+        community_id: FromQuery[UUID | None] = None,
+        partner_id: FromQuery[UUID | None] = None,
+        date_from: FromQuery[date | None] = None,
+        date_to: FromQuery[date | None] = None,
+        available: FromQuery[bool] = False,
+        subsidised_for_me: FromQuery[bool] = False,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        offset: Annotated[int, QueryParameter(ge=0, le=10_000)] = 0,
     ) -> CatalogPage:
         """Published offerings of approved partners; `q` matches Chinese text, pinyin and initials."""
         subsidised_for = None
@@ -181,25 +196,27 @@ class OfferingController(Controller):
         return await catalog.search(query=query)
 
     @get("/{offering_id:uuid}", public=True)
-    async def retrieve(self, request: Request[Any, Any, Any], offering_id: UUID) -> OfferingOut:
+    async def retrieve(self, request: Request[Any, Any, Any], offering_id: FromPath[UUID]) -> OfferingOut:
         return await offerings.get_visible(actor=await optional_user(request), offering_id=offering_id)
 
     @patch("/{offering_id:uuid}")
-    async def edit(self, user: CurrentUser, offering_id: UUID, data: OfferingPatch = Body()) -> OfferingOut:
+    async def edit(
+        self, user: NamedDependency[CurrentUser], offering_id: FromPath[UUID], data: JSONBody[OfferingPatch]
+    ) -> OfferingOut:
         async with db.unit_of_work():
             return await offerings.update(actor=user, offering_id=offering_id, patch=data)
 
     @post("/{offering_id:uuid}/publish", status_code=200)
-    async def publish(self, user: CurrentUser, offering_id: UUID) -> OfferingOut:
+    async def publish(self, user: NamedDependency[CurrentUser], offering_id: FromPath[UUID]) -> OfferingOut:
         async with db.unit_of_work():
             return await offerings.transition(actor=user, offering_id=offering_id, action="publish")
 
     @post("/{offering_id:uuid}/pause", status_code=200)
-    async def pause(self, user: CurrentUser, offering_id: UUID) -> OfferingOut:
+    async def pause(self, user: NamedDependency[CurrentUser], offering_id: FromPath[UUID]) -> OfferingOut:
         async with db.unit_of_work():
             return await offerings.transition(actor=user, offering_id=offering_id, action="pause")
 
     @post("/{offering_id:uuid}/archive", status_code=200)
-    async def archive(self, user: CurrentUser, offering_id: UUID) -> OfferingOut:
+    async def archive(self, user: NamedDependency[CurrentUser], offering_id: FromPath[UUID]) -> OfferingOut:
         async with db.unit_of_work():
             return await offerings.transition(actor=user, offering_id=offering_id, action="archive")

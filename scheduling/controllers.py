@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.params import Body, Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from linli import db
 from linli.auth.security import CurrentUser, optional_user
-from linli.idempotency import IDEMPOTENCY_KEY, create_once
+from linli.idempotency import IdempotencyKey, create_once
 from scheduling import calendar, services
 from scheduling.schemas import CancelIn, CapacityIn, ScheduleIn, ScheduleOut, SlotIn, SlotOut
 
@@ -23,10 +24,10 @@ class OfferingSlotController(Controller):
     async def create_slot(
         self,
         request: Request[Any, Any, Any],
-        user: CurrentUser,
-        offering_id: UUID,
-        data: SlotIn = Body(),
-        idempotency_key: str | None = IDEMPOTENCY_KEY,
+        user: NamedDependency[CurrentUser],
+        offering_id: FromPath[UUID],
+        data: JSONBody[SlotIn],
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[SlotOut]:
         return await create_once(
             request,
@@ -40,10 +41,10 @@ class OfferingSlotController(Controller):
     async def list_slots(
         self,
         request: Request[Any, Any, Any],
-        offering_id: UUID,
-        from_: str | None = Parameter(query="from", default=None, max_length=40),
-        to: str | None = Parameter(default=None, max_length=40),
-        include_cancelled: bool = False,
+        offering_id: FromPath[UUID],
+        from_: Annotated[str | None, QueryParameter(name="from", max_length=40)] = None,
+        to: Annotated[str | None, QueryParameter(max_length=40)] = None,
+        include_cancelled: FromQuery[bool] = False,
     ) -> list[SlotOut]:
         """Slots in [from, to) with `capacity` and `remaining` (dates or datetimes; naive = community time)."""
         return await services.get_slots(
@@ -58,10 +59,10 @@ class OfferingSlotController(Controller):
     async def create_schedule(
         self,
         request: Request[Any, Any, Any],
-        user: CurrentUser,
-        offering_id: UUID,
-        data: ScheduleIn = Body(),
-        idempotency_key: str | None = IDEMPOTENCY_KEY,
+        user: NamedDependency[CurrentUser],
+        offering_id: FromPath[UUID],
+        data: JSONBody[ScheduleIn],
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[ScheduleOut]:
         return await create_once(
             request,
@@ -72,11 +73,13 @@ class OfferingSlotController(Controller):
         )
 
     @get("/schedules")
-    async def list_schedules(self, user: CurrentUser, offering_id: UUID) -> list[ScheduleOut]:
+    async def list_schedules(
+        self, user: NamedDependency[CurrentUser], offering_id: FromPath[UUID]
+    ) -> list[ScheduleOut]:
         return await services.get_schedules(actor=user, offering_id=offering_id)
 
     @get("/calendar.ics", public=True, media_type="text/calendar; charset=utf-8")
-    async def ical(self, request: Request[Any, Any, Any], offering_id: UUID) -> Response[bytes]:
+    async def ical(self, request: Request[Any, Any, Any], offering_id: FromPath[UUID]) -> Response[bytes]:
         body = await calendar.offering_calendar(actor=await optional_user(request), offering_id=offering_id)
         return Response(
             body,
@@ -90,16 +93,20 @@ class SlotController(Controller):
     tags = ["scheduling"]
 
     @get("/", public=True)
-    async def retrieve(self, request: Request[Any, Any, Any], slot_id: UUID) -> SlotOut:
+    async def retrieve(self, request: Request[Any, Any, Any], slot_id: FromPath[UUID]) -> SlotOut:
         return await services.get_visible_slot(actor=await optional_user(request), slot_id=slot_id)
 
     @patch("/")
-    async def change_capacity(self, user: CurrentUser, slot_id: UUID, data: CapacityIn = Body()) -> SlotOut:
+    async def change_capacity(
+        self, user: NamedDependency[CurrentUser], slot_id: FromPath[UUID], data: JSONBody[CapacityIn]
+    ) -> SlotOut:
         async with db.unit_of_work():
             return await services.update_capacity(actor=user, slot_id=slot_id, capacity=data.capacity)
 
     @post("/cancel", status_code=200)
-    async def cancel(self, user: CurrentUser, slot_id: UUID, data: CancelIn | None = None) -> SlotOut:
+    async def cancel(
+        self, user: NamedDependency[CurrentUser], slot_id: FromPath[UUID], data: JSONBody[CancelIn | None] = None
+    ) -> SlotOut:
         async with db.unit_of_work():
             return await services.cancel_slot(actor=user, slot_id=slot_id, reason=data.reason if data else "")
 
@@ -109,6 +116,6 @@ class ScheduleController(Controller):
     tags = ["scheduling"]
 
     @post("/end", status_code=200)
-    async def end(self, user: CurrentUser, schedule_id: UUID) -> ScheduleOut:
+    async def end(self, user: NamedDependency[CurrentUser], schedule_id: FromPath[UUID]) -> ScheduleOut:
         async with db.unit_of_work():
             return await services.end_schedule(actor=user, schedule_id=schedule_id)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post, put
-from litestar.params import Body, Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from linli import db
 from linli.auth.security import CurrentUser
-from linli.idempotency import IDEMPOTENCY_KEY, create_once
+from linli.idempotency import IdempotencyKey, create_once
 from volunteers import timebank
 from volunteers.schemas import (
     ApproveIn,
@@ -58,9 +59,9 @@ class VolunteerController(Controller):
     async def register(
         self,
         request: Request[Any, Any, Any],
-        user: CurrentUser,
-        data: VolunteerIn = Body(),
-        idempotency_key: str | None = IDEMPOTENCY_KEY,
+        user: NamedDependency[CurrentUser],
+        data: JSONBody[VolunteerIn],
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[VolunteerOut]:
         return await create_once(
             request,
@@ -71,29 +72,33 @@ class VolunteerController(Controller):
         )
 
     @get("/{volunteer_id:uuid}")
-    async def profile(self, user: CurrentUser, volunteer_id: UUID) -> VolunteerOut:
+    async def profile(self, user: NamedDependency[CurrentUser], volunteer_id: FromPath[UUID]) -> VolunteerOut:
         return await profiles.get(actor=user, volunteer_id=volunteer_id)
 
     @put("/{volunteer_id:uuid}")
-    async def update(self, user: CurrentUser, volunteer_id: UUID, data: VolunteerUpdate = Body()) -> VolunteerOut:
+    async def update(
+        self, user: NamedDependency[CurrentUser], volunteer_id: FromPath[UUID], data: JSONBody[VolunteerUpdate]
+    ) -> VolunteerOut:
         async with db.unit_of_work():
             return await profiles.update(actor=user, volunteer_id=volunteer_id, volunteer_in=data)
 
     @get("/{volunteer_id:uuid}/hours")
-    async def approved_hours(self, user: CurrentUser, volunteer_id: UUID) -> HoursOut:
+    async def approved_hours(self, user: NamedDependency[CurrentUser], volunteer_id: FromPath[UUID]) -> HoursOut:
         return await hours.hours(actor=user, volunteer_id=volunteer_id)
 
     @get("/{volunteer_id:uuid}/hours/ledger")
-    async def ledger(self, user: CurrentUser, volunteer_id: UUID) -> list[HoursEntryOut]:
+    async def ledger(self, user: NamedDependency[CurrentUser], volunteer_id: FromPath[UUID]) -> list[HoursEntryOut]:
         return await hours.ledger(actor=user, volunteer_id=volunteer_id)
 
     @get("/{volunteer_id:uuid}/calendar.ics")
-    async def calendar(self, user: CurrentUser, volunteer_id: UUID) -> Response[bytes]:
+    async def calendar(self, user: NamedDependency[CurrentUser], volunteer_id: FromPath[UUID]) -> Response[bytes]:
         body = await documents.calendar(actor=user, volunteer_id=volunteer_id)
         return Response(body, media_type="text/calendar; charset=utf-8")
 
     @post("/{volunteer_id:uuid}/service-certificates", status_code=201)
-    async def issue_certificate(self, user: CurrentUser, volunteer_id: UUID) -> ServiceCertificateOut:
+    async def issue_certificate(
+        self, user: NamedDependency[CurrentUser], volunteer_id: FromPath[UUID]
+    ) -> ServiceCertificateOut:
         async with db.unit_of_work():
             return await documents.issue_certificate(actor=user, volunteer_id=volunteer_id)
 
@@ -103,7 +108,7 @@ class ServiceCertificateController(Controller):
     tags = ["volunteers"]
 
     @get("/{certificate_id:uuid}/pdf")
-    async def pdf(self, user: CurrentUser, certificate_id: UUID) -> Response[bytes]:
+    async def pdf(self, user: NamedDependency[CurrentUser], certificate_id: FromPath[UUID]) -> Response[bytes]:
         serial, body = await documents.certificate_pdf(actor=user, certificate_id=certificate_id)
         return Response(
             body,
@@ -117,22 +122,26 @@ class CommunityVolunteeringController(Controller):
     tags = ["volunteers"]
 
     @post("/skills", status_code=201)
-    async def add_skill(self, user: CurrentUser, community_id: UUID, data: SkillIn = Body()) -> SkillOut:
+    async def add_skill(
+        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID], data: JSONBody[SkillIn]
+    ) -> SkillOut:
         async with db.unit_of_work():
             return await profiles.create_skill(actor=user, community_id=community_id, skill_in=data)
 
     @get("/skills")
-    async def skills(self, user: CurrentUser, community_id: UUID) -> list[SkillOut]:
+    async def skills(self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID]) -> list[SkillOut]:
         return await profiles.get_skills(actor=user, community_id=community_id)
 
     @get("/volunteer-settings")
-    async def volunteer_settings(self, user: CurrentUser, community_id: UUID) -> VolunteerSettingsOut:
+    async def volunteer_settings(
+        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID]
+    ) -> VolunteerSettingsOut:
         await require_member(user, community_id)
         return await profiles.settings_of(community_id)
 
     @put("/volunteer-settings")
     async def set_volunteer_settings(
-        self, user: CurrentUser, community_id: UUID, data: VolunteerSettingsIn = Body()
+        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID], data: JSONBody[VolunteerSettingsIn]
     ) -> VolunteerSettingsOut:
         async with db.unit_of_work():
             return await profiles.set_settings(actor=user, community_id=community_id, settings_in=data)
@@ -140,12 +149,12 @@ class CommunityVolunteeringController(Controller):
     @get("/volunteers")
     async def volunteers(
         self,
-        user: CurrentUser,
-        community_id: UUID,
-        skill: str | None = None,
-        tag: str | None = None,
-        limit: int = Parameter(default=100, ge=1, le=500),
-        offset: int = Parameter(default=0, ge=0),
+        user: NamedDependency[CurrentUser],
+        community_id: FromPath[UUID],
+        skill: FromQuery[str | None] = None,
+        tag: FromQuery[str | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> list[VolunteerOut]:
         return await profiles.get_all(
             actor=user, community_id=community_id, skill=skill, tag=tag, limit=limit, offset=offset
@@ -154,14 +163,14 @@ class CommunityVolunteeringController(Controller):
     @get("/volunteer-hours")
     async def volunteer_hours(
         self,
-        user: CurrentUser,
-        community_id: UUID,
-        period: str | None = Parameter(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$"),
+        user: NamedDependency[CurrentUser],
+        community_id: FromPath[UUID],
+        period: Annotated[str | None, QueryParameter(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
     ) -> list[VolunteerHoursRow]:
         return await hours.community_hours(actor=user, community_id=community_id, period=period)
 
     @post("/tasks/assign", status_code=200)
-    async def assign_all(self, user: CurrentUser, community_id: UUID) -> BatchAssignOut:
+    async def assign_all(self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID]) -> BatchAssignOut:
         async with db.unit_of_work():
             return await batch.batch_assign(actor=user, community_id=community_id)
 
@@ -174,25 +183,27 @@ class TeamController(Controller):
     async def create(
         self,
         request: Request[Any, Any, Any],
-        user: CurrentUser,
-        data: TeamIn = Body(),
-        idempotency_key: str | None = IDEMPOTENCY_KEY,
+        user: NamedDependency[CurrentUser],
+        data: JSONBody[TeamIn],
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[TeamOut]:
         return await create_once(
             request, user_id=user.id, key=idempotency_key, data=data, run=lambda: teams.create(actor=user, team_in=data)
         )
 
     @get("/{team_id:uuid}")
-    async def team(self, user: CurrentUser, team_id: UUID) -> TeamOut:
+    async def team(self, user: NamedDependency[CurrentUser], team_id: FromPath[UUID]) -> TeamOut:
         return await teams.get(actor=user, team_id=team_id)
 
     @post("/{team_id:uuid}/members", status_code=201)
-    async def add_member(self, user: CurrentUser, team_id: UUID, data: TeamMemberIn = Body()) -> TeamOut:
+    async def add_member(
+        self, user: NamedDependency[CurrentUser], team_id: FromPath[UUID], data: JSONBody[TeamMemberIn]
+    ) -> TeamOut:
         async with db.unit_of_work():
             return await teams.add_member(actor=user, team_id=team_id, member_in=data)
 
     @get("/{team_id:uuid}/hours")
-    async def approved_hours(self, user: CurrentUser, team_id: UUID) -> TeamHoursOut:
+    async def approved_hours(self, user: NamedDependency[CurrentUser], team_id: FromPath[UUID]) -> TeamHoursOut:
         return await hours.team_hours(actor=user, team_id=team_id)
 
 
@@ -201,12 +212,14 @@ class TeamOfferController(Controller):
     tags = ["volunteers"]
 
     @post("/{offer_id:uuid}/accept", status_code=200)
-    async def accept(self, user: CurrentUser, offer_id: UUID, data: TeamAcceptIn = Body()) -> list[AssignmentOut]:
+    async def accept(
+        self, user: NamedDependency[CurrentUser], offer_id: FromPath[UUID], data: JSONBody[TeamAcceptIn]
+    ) -> list[AssignmentOut]:
         async with db.unit_of_work():
             return await teams.accept_team_offer(actor=user, offer_id=offer_id, accept_in=data)
 
     @post("/{offer_id:uuid}/decline", status_code=200)
-    async def decline(self, user: CurrentUser, offer_id: UUID) -> TeamOfferOut:
+    async def decline(self, user: NamedDependency[CurrentUser], offer_id: FromPath[UUID]) -> TeamOfferOut:
         async with db.unit_of_work():
             return await teams.decline_team_offer(actor=user, offer_id=offer_id)
 
@@ -219,44 +232,46 @@ class TaskController(Controller):
     async def create(
         self,
         request: Request[Any, Any, Any],
-        user: CurrentUser,
-        data: TaskIn = Body(),
-        idempotency_key: str | None = IDEMPOTENCY_KEY,
+        user: NamedDependency[CurrentUser],
+        data: JSONBody[TaskIn],
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[TaskOut]:
         return await create_once(
             request, user_id=user.id, key=idempotency_key, data=data, run=lambda: tasks.create(actor=user, task_in=data)
         )
 
     @get("/{task_id:uuid}")
-    async def task(self, user: CurrentUser, task_id: UUID) -> TaskOut:
+    async def task(self, user: NamedDependency[CurrentUser], task_id: FromPath[UUID]) -> TaskOut:
         return await tasks.get(actor=user, task_id=task_id)
 
     @post("/{task_id:uuid}/match", status_code=200)
-    async def match(self, user: CurrentUser, task_id: UUID) -> MatchOut:
+    async def match(self, user: NamedDependency[CurrentUser], task_id: FromPath[UUID]) -> MatchOut:
         async with db.unit_of_work():
             return await offers.match(actor=user, task_id=task_id)
 
     @get("/{task_id:uuid}/assignments")
-    async def assignments(self, user: CurrentUser, task_id: UUID) -> list[AssignmentOut]:
+    async def assignments(self, user: NamedDependency[CurrentUser], task_id: FromPath[UUID]) -> list[AssignmentOut]:
         return await offers.task_assignments(actor=user, task_id=task_id)
 
     @post("/{task_id:uuid}/team-offers", status_code=201)
-    async def offer_to_team(self, user: CurrentUser, task_id: UUID, data: TeamOfferIn = Body()) -> TeamOfferOut:
+    async def offer_to_team(
+        self, user: NamedDependency[CurrentUser], task_id: FromPath[UUID], data: JSONBody[TeamOfferIn]
+    ) -> TeamOfferOut:
         async with db.unit_of_work():
             return await teams.offer_to_team(actor=user, task_id=task_id, offer_in=data)
 
     @post("/{task_id:uuid}/check-in-code", status_code=200)
-    async def check_in_code(self, user: CurrentUser, task_id: UUID) -> CheckInCodeOut:
+    async def check_in_code(self, user: NamedDependency[CurrentUser], task_id: FromPath[UUID]) -> CheckInCodeOut:
         async with db.unit_of_work():
             return await tasks.issue_check_in_code(actor=user, task_id=task_id)
 
     @post("/{task_id:uuid}/cancel", status_code=200)
-    async def cancel(self, user: CurrentUser, task_id: UUID) -> TaskOut:
+    async def cancel(self, user: NamedDependency[CurrentUser], task_id: FromPath[UUID]) -> TaskOut:
         async with db.unit_of_work():
             return await tasks.transition(actor=user, task_id=task_id, action="cancel")
 
     @post("/{task_id:uuid}/complete", status_code=200)
-    async def complete(self, user: CurrentUser, task_id: UUID) -> TaskOut:
+    async def complete(self, user: NamedDependency[CurrentUser], task_id: FromPath[UUID]) -> TaskOut:
         async with db.unit_of_work():
             return await tasks.transition(actor=user, task_id=task_id, action="complete")
 
@@ -269,9 +284,9 @@ class HelpRequestController(Controller):
     async def ask(
         self,
         request: Request[Any, Any, Any],
-        user: CurrentUser,
-        data: HelpRequestIn = Body(),
-        idempotency_key: str | None = IDEMPOTENCY_KEY,
+        user: NamedDependency[CurrentUser],
+        data: JSONBody[HelpRequestIn],
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[TaskOut]:
         return await create_once(
             request,
@@ -287,46 +302,54 @@ class AssignmentController(Controller):
     tags = ["volunteers"]
 
     @get("/{assignment_id:uuid}")
-    async def assignment(self, user: CurrentUser, assignment_id: UUID) -> AssignmentOut:
+    async def assignment(self, user: NamedDependency[CurrentUser], assignment_id: FromPath[UUID]) -> AssignmentOut:
         return await offers.get_assignment(actor=user, assignment_id=assignment_id)
 
     @post("/{assignment_id:uuid}/accept", status_code=200)
-    async def accept(self, user: CurrentUser, assignment_id: UUID) -> AssignmentOut:
+    async def accept(self, user: NamedDependency[CurrentUser], assignment_id: FromPath[UUID]) -> AssignmentOut:
         async with db.unit_of_work():
             return await offers.accept(actor=user, assignment_id=assignment_id)
 
     @post("/{assignment_id:uuid}/decline", status_code=200)
-    async def decline(self, user: CurrentUser, assignment_id: UUID) -> AssignmentOut:
+    async def decline(self, user: NamedDependency[CurrentUser], assignment_id: FromPath[UUID]) -> AssignmentOut:
         async with db.unit_of_work():
             return await offers.decline(actor=user, assignment_id=assignment_id)
 
     @post("/{assignment_id:uuid}/cancel", status_code=200)
-    async def cancel(self, user: CurrentUser, assignment_id: UUID) -> AssignmentOut:
+    async def cancel(self, user: NamedDependency[CurrentUser], assignment_id: FromPath[UUID]) -> AssignmentOut:
         async with db.unit_of_work():
             return await offers.cancel(actor=user, assignment_id=assignment_id)
 
     @post("/{assignment_id:uuid}/check-in", status_code=200)
-    async def check_in(self, user: CurrentUser, assignment_id: UUID, data: CodeIn | None = None) -> AssignmentOut:
+    async def check_in(
+        self, user: NamedDependency[CurrentUser], assignment_id: FromPath[UUID], data: JSONBody[CodeIn | None] = None
+    ) -> AssignmentOut:
         async with db.unit_of_work():
             return await hours.check_in(actor=user, assignment_id=assignment_id, code=data.code if data else None)
 
     @post("/{assignment_id:uuid}/check-out", status_code=200)
-    async def check_out(self, user: CurrentUser, assignment_id: UUID, data: CodeIn | None = None) -> AssignmentOut:
+    async def check_out(
+        self, user: NamedDependency[CurrentUser], assignment_id: FromPath[UUID], data: JSONBody[CodeIn | None] = None
+    ) -> AssignmentOut:
         async with db.unit_of_work():
             return await hours.check_out(actor=user, assignment_id=assignment_id, code=data.code if data else None)
 
     @post("/{assignment_id:uuid}/approve", status_code=200)
-    async def approve(self, user: CurrentUser, assignment_id: UUID, data: ApproveIn | None = None) -> AssignmentOut:
+    async def approve(
+        self, user: NamedDependency[CurrentUser], assignment_id: FromPath[UUID], data: JSONBody[ApproveIn | None] = None
+    ) -> AssignmentOut:
         async with db.unit_of_work():
             return await hours.approve(actor=user, assignment_id=assignment_id, approve_in=data or ApproveIn())
 
     @post("/{assignment_id:uuid}/no-show", status_code=200)
-    async def no_show(self, user: CurrentUser, assignment_id: UUID) -> AssignmentOut:
+    async def no_show(self, user: NamedDependency[CurrentUser], assignment_id: FromPath[UUID]) -> AssignmentOut:
         async with db.unit_of_work():
             return await hours.mark_no_show(actor=user, assignment_id=assignment_id)
 
     @post("/{assignment_id:uuid}/hours-corrections", status_code=201)
-    async def correct(self, user: CurrentUser, assignment_id: UUID, data: CorrectionIn = Body()) -> HoursEntryOut:
+    async def correct(
+        self, user: NamedDependency[CurrentUser], assignment_id: FromPath[UUID], data: JSONBody[CorrectionIn]
+    ) -> HoursEntryOut:
         async with db.unit_of_work():
             return await hours.correct(actor=user, assignment_id=assignment_id, correction_in=data)
 
@@ -336,12 +359,14 @@ class TimeBankController(Controller):
     tags = ["volunteers"]
 
     @get("/accounts/{community_id:uuid}")
-    async def my_account(self, user: CurrentUser, community_id: UUID) -> TimeAccountOut:
+    async def my_account(self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID]) -> TimeAccountOut:
         async with db.unit_of_work():
             return await timebank.get_account(actor=user, community_id=community_id, user_id=user.id)
 
     @get("/accounts/{community_id:uuid}/{user_id:uuid}")
-    async def account(self, user: CurrentUser, community_id: UUID, user_id: UUID) -> TimeAccountOut:
+    async def account(
+        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID], user_id: FromPath[UUID]
+    ) -> TimeAccountOut:
         async with db.unit_of_work():
             return await timebank.get_account(actor=user, community_id=community_id, user_id=user_id)
 
@@ -349,9 +374,9 @@ class TimeBankController(Controller):
     async def gift(
         self,
         request: Request[Any, Any, Any],
-        user: CurrentUser,
-        data: GiftIn = Body(),
-        idempotency_key: str | None = IDEMPOTENCY_KEY,
+        user: NamedDependency[CurrentUser],
+        data: JSONBody[GiftIn],
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[TimeTransferOut]:
         return await create_once(
             request,
@@ -365,9 +390,9 @@ class TimeBankController(Controller):
     async def donate(
         self,
         request: Request[Any, Any, Any],
-        user: CurrentUser,
-        data: DonationIn = Body(),
-        idempotency_key: str | None = IDEMPOTENCY_KEY,
+        user: NamedDependency[CurrentUser],
+        data: JSONBody[DonationIn],
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[TimeTransferOut]:
         return await create_once(
             request,
