@@ -1,7 +1,9 @@
+from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, get, post, put
-from litestar.params import Body, Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from community import services
 from community.priority import PRIORITY_GROUPS
@@ -21,13 +23,16 @@ from community.schemas import (
 from linli import db
 from linli.auth.security import CurrentUser
 
+Limit = Annotated[int, QueryParameter(ge=1, le=500)]
+Offset = Annotated[int, QueryParameter(ge=0)]
+
 
 class MeController(Controller):
     path = "/me"
     tags = ["auth"]
 
     @get("/")
-    async def me(self, user: CurrentUser) -> MeOut:
+    async def me(self, user: NamedDependency[CurrentUser]) -> MeOut:
         return await services.me(user=user)
 
 
@@ -36,29 +41,31 @@ class CommunityController(Controller):
     tags = ["communities"]
 
     @post("/", status_code=201)
-    async def create(self, user: CurrentUser, data: CommunityIn = Body()) -> CommunityOut:
+    async def create(self, user: NamedDependency[CurrentUser], data: JSONBody[CommunityIn]) -> CommunityOut:
         async with db.unit_of_work():
             return await services.create(actor=user, community_in=data)
 
     @get("/", public=True)
-    async def list_all(
-        self, limit: int = Parameter(default=100, ge=1, le=500), offset: int = Parameter(default=0, ge=0)
-    ) -> list[CommunityOut]:
+    async def list_all(self, limit: Limit = 100, offset: Offset = 0) -> list[CommunityOut]:
         return await services.get_all(limit=limit, offset=offset)
 
     @get("/{community_id:uuid}", public=True)
-    async def retrieve(self, community_id: UUID) -> CommunityOut:
+    async def retrieve(self, community_id: FromPath[UUID]) -> CommunityOut:
         return await services.get(community_id=community_id)
 
     @post("/{community_id:uuid}/members", status_code=201)
-    async def grant(self, user: CurrentUser, community_id: UUID, data: MemberIn = Body()) -> MemberOut:
+    async def grant(
+        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID], data: JSONBody[MemberIn]
+    ) -> MemberOut:
         async with db.unit_of_work():
             return await services.grant_role(
                 actor=user, community_id=community_id, user_id=data.user_id, role=data.role
             )
 
     @post("/{community_id:uuid}/members/revoke", status_code=200)
-    async def revoke(self, user: CurrentUser, community_id: UUID, data: MemberIn = Body()) -> MemberOut:
+    async def revoke(
+        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID], data: JSONBody[MemberIn]
+    ) -> MemberOut:
         async with db.unit_of_work():
             return await services.revoke_role(
                 actor=user, community_id=community_id, user_id=data.user_id, role=data.role
@@ -67,17 +74,21 @@ class CommunityController(Controller):
     @get("/{community_id:uuid}/members")
     async def members(
         self,
-        user: CurrentUser,
-        community_id: UUID,
-        role: str | None = Parameter(default=None, pattern="^(resident|staff|admin)$"),
-        limit: int = Parameter(default=100, ge=1, le=500),
-        offset: int = Parameter(default=0, ge=0),
+        user: NamedDependency[CurrentUser],
+        community_id: FromPath[UUID],
+        role: Annotated[str | None, QueryParameter(pattern="^(resident|staff|admin)$")] = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
     ) -> list[MemberOut]:
         return await services.get_members(actor=user, community_id=community_id, role=role, limit=limit, offset=offset)
 
     @put("/{community_id:uuid}/residents/{user_id:uuid}/priority-groups")
     async def set_priority_groups(
-        self, user: CurrentUser, community_id: UUID, user_id: UUID, data: PriorityGroupsIn = Body()
+        self,
+        user: NamedDependency[CurrentUser],
+        community_id: FromPath[UUID],
+        user_id: FromPath[UUID],
+        data: JSONBody[PriorityGroupsIn],
     ) -> ResidentOut:
         async with db.unit_of_work():
             return await services.set_priority_groups(
@@ -86,7 +97,11 @@ class CommunityController(Controller):
 
     @put("/{community_id:uuid}/residents/{user_id:uuid}/grid")
     async def set_grid(
-        self, user: CurrentUser, community_id: UUID, user_id: UUID, data: ResidentGridIn = Body()
+        self,
+        user: NamedDependency[CurrentUser],
+        community_id: FromPath[UUID],
+        user_id: FromPath[UUID],
+        data: JSONBody[ResidentGridIn],
     ) -> ResidentOut:
         async with db.unit_of_work():
             return await services.set_resident_grid(
@@ -94,16 +109,20 @@ class CommunityController(Controller):
             )
 
     @get("/{community_id:uuid}/residents/{user_id:uuid}")
-    async def resident(self, user: CurrentUser, community_id: UUID, user_id: UUID) -> ResidentOut:
+    async def resident(
+        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID], user_id: FromPath[UUID]
+    ) -> ResidentOut:
         return await services.get_resident(actor=user, community_id=community_id, user_id=user_id)
 
     @post("/{community_id:uuid}/grids", status_code=201)
-    async def create_grid(self, user: CurrentUser, community_id: UUID, data: GridIn = Body()) -> GridOut:
+    async def create_grid(
+        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID], data: JSONBody[GridIn]
+    ) -> GridOut:
         async with db.unit_of_work():
             return await services.create_grid(actor=user, community_id=community_id, grid_in=data)
 
     @get("/{community_id:uuid}/grids")
-    async def grids(self, user: CurrentUser, community_id: UUID) -> list[GridOut]:
+    async def grids(self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID]) -> list[GridOut]:
         return await services.get_grids(actor=user, community_id=community_id)
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Body, Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from linli import db
 from linli.auth.security import CurrentUser
@@ -37,6 +38,11 @@ from welfare.services import budgeting, fund, reports, settlement
 CSV = "text/csv; charset=utf-8"
 SVG = "image/svg+xml"
 
+Limit = Annotated[int, QueryParameter(ge=1, le=500)]
+Offset = Annotated[int, QueryParameter(ge=0)]
+Period = Annotated[str, QueryParameter(pattern=PERIOD_PATTERN)]
+Months = Annotated[int, QueryParameter(ge=1, le=36)]
+
 
 def _key(request: Request[Any, Any, Any]) -> str | None:
     return request.headers.get("idempotency-key")
@@ -47,12 +53,16 @@ class WelfareFundController(Controller):
     tags = ["welfare fund"]
 
     @get("/welfare-fund")
-    async def fund_summary(self, user: CurrentUser, community_id: UUID) -> FundOut:
+    async def fund_summary(self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID]) -> FundOut:
         return await fund.get(actor=user, community_id=community_id)
 
     @post("/welfare-fund/deposits", status_code=201)
     async def deposit(
-        self, request: Request[Any, Any, Any], user: CurrentUser, community_id: UUID, data: DepositIn = Body()
+        self,
+        request: Request[Any, Any, Any],
+        user: NamedDependency[CurrentUser],
+        community_id: FromPath[UUID],
+        data: JSONBody[DepositIn],
     ) -> Response[Any]:
         return await create_once(
             request,
@@ -65,11 +75,11 @@ class WelfareFundController(Controller):
     @get("/welfare-fund/transactions")
     async def transactions(
         self,
-        user: CurrentUser,
-        community_id: UUID,
-        period: str | None = Parameter(default=None, pattern=PERIOD_PATTERN),
-        limit: int = Parameter(default=100, ge=1, le=500),
-        offset: int = Parameter(default=0, ge=0),
+        user: NamedDependency[CurrentUser],
+        community_id: FromPath[UUID],
+        period: Annotated[str | None, QueryParameter(pattern=PERIOD_PATTERN)] = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
     ) -> list[TransactionOut]:
         return await fund.get_transactions(
             actor=user, community_id=community_id, period=period, limit=limit, offset=offset
@@ -77,7 +87,11 @@ class WelfareFundController(Controller):
 
     @post("/welfare-fund/disbursements", status_code=201)
     async def request_disbursement(
-        self, request: Request[Any, Any, Any], user: CurrentUser, community_id: UUID, data: DisbursementIn = Body()
+        self,
+        request: Request[Any, Any, Any],
+        user: NamedDependency[CurrentUser],
+        community_id: FromPath[UUID],
+        data: JSONBody[DisbursementIn],
     ) -> Response[Any]:
         return await create_once(
             request,
@@ -90,23 +104,27 @@ class WelfareFundController(Controller):
     @get("/welfare-fund/disbursements")
     async def disbursements(
         self,
-        user: CurrentUser,
-        community_id: UUID,
-        status: str | None = Parameter(default=None, pattern="^(requested|approved|rejected)$"),
-        limit: int = Parameter(default=100, ge=1, le=500),
-        offset: int = Parameter(default=0, ge=0),
+        user: NamedDependency[CurrentUser],
+        community_id: FromPath[UUID],
+        status: Annotated[str | None, QueryParameter(pattern="^(requested|approved|rejected)$")] = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
     ) -> list[DisbursementOut]:
         return await fund.get_disbursements(
             actor=user, community_id=community_id, status=status, limit=limit, offset=offset
         )
 
     @get("/welfare-fund/disclosure", public=True)
-    async def disclosure(self, community_id: UUID, months: int = Parameter(default=12, ge=1, le=36)) -> DisclosureOut:
+    async def disclosure(self, community_id: FromPath[UUID], months: Months = 12) -> DisclosureOut:
         return await reports.disclosure(community_id=community_id, months=months)
 
     @post("/settlements", status_code=202)
     async def settle(
-        self, request: Request[Any, Any, Any], user: CurrentUser, community_id: UUID, data: SettlementIn = Body()
+        self,
+        request: Request[Any, Any, Any],
+        user: NamedDependency[CurrentUser],
+        community_id: FromPath[UUID],
+        data: JSONBody[SettlementIn],
     ) -> Response[Any]:
         return await create_once(
             request,
@@ -120,22 +138,22 @@ class WelfareFundController(Controller):
     @get("/settlements")
     async def settlements(
         self,
-        user: CurrentUser,
-        community_id: UUID,
-        limit: int = Parameter(default=50, ge=1, le=200),
-        offset: int = Parameter(default=0, ge=0),
+        user: NamedDependency[CurrentUser],
+        community_id: FromPath[UUID],
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        offset: Offset = 0,
     ) -> list[SettlementRunOut]:
         return await settlement.get_all(actor=user, community_id=community_id, limit=limit, offset=offset)
 
     @get("/reports/welfare")
     async def report(
-        self, user: CurrentUser, community_id: UUID, period: str = Parameter(pattern=PERIOD_PATTERN)
+        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID], period: Period
     ) -> WelfareReportOut:
         return await reports.welfare_report(actor=user, community_id=community_id, period=period)
 
     @get("/reports/welfare.csv", media_type=CSV)
     async def report_csv(
-        self, user: CurrentUser, community_id: UUID, period: str = Parameter(pattern=PERIOD_PATTERN)
+        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID], period: Period
     ) -> Response[str]:
         out = await reports.welfare_report(actor=user, community_id=community_id, period=period)
         return Response(
@@ -146,18 +164,20 @@ class WelfareFundController(Controller):
 
     @get("/reports/welfare/chart.svg", media_type=SVG)
     async def report_chart(
-        self, user: CurrentUser, community_id: UUID, months: int = Parameter(default=12, ge=1, le=36)
+        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID], months: Months = 12
     ) -> Response[str]:
         svg = await reports.chart_svg(actor=user, community_id=community_id, months=months)
         return Response(svg, media_type=SVG)
 
     @post("/budget-rounds", status_code=201)
-    async def create_round(self, user: CurrentUser, community_id: UUID, data: BudgetRoundIn = Body()) -> BudgetRoundOut:
+    async def create_round(
+        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID], data: JSONBody[BudgetRoundIn]
+    ) -> BudgetRoundOut:
         async with db.unit_of_work():
             return await budgeting.create_round(actor=user, community_id=community_id, round_in=data)
 
     @get("/budget-rounds")
-    async def rounds(self, user: CurrentUser, community_id: UUID) -> list[BudgetRoundOut]:
+    async def rounds(self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID]) -> list[BudgetRoundOut]:
         return await budgeting.get_all(actor=user, community_id=community_id)
 
 
@@ -166,7 +186,7 @@ class SettlementController(Controller):
     tags = ["welfare fund"]
 
     @get("/{run_id:uuid}")
-    async def run_status(self, user: CurrentUser, run_id: UUID) -> SettlementRunOut:
+    async def run_status(self, user: NamedDependency[CurrentUser], run_id: FromPath[UUID]) -> SettlementRunOut:
         return await settlement.get(actor=user, run_id=run_id)
 
 
@@ -175,11 +195,15 @@ class StatementController(Controller):
     tags = ["welfare fund"]
 
     @get("/{period:str}")
-    async def statement(self, user: CurrentUser, partner_id: UUID, period: str) -> StatementOut:
+    async def statement(
+        self, user: NamedDependency[CurrentUser], partner_id: FromPath[UUID], period: FromPath[str]
+    ) -> StatementOut:
         return await settlement.statement(actor=user, partner_id=partner_id, period=period)
 
     @get("/{period:str}/csv", media_type=CSV)
-    async def statement_csv(self, user: CurrentUser, partner_id: UUID, period: str) -> Response[str]:
+    async def statement_csv(
+        self, user: NamedDependency[CurrentUser], partner_id: FromPath[UUID], period: FromPath[str]
+    ) -> Response[str]:
         out = await settlement.statement(actor=user, partner_id=partner_id, period=period)
         return Response(
             settlement.statement_csv(out),
@@ -193,12 +217,17 @@ class DisbursementController(Controller):
     tags = ["welfare fund"]
 
     @get("/{disbursement_id:uuid}")
-    async def disbursement(self, user: CurrentUser, disbursement_id: UUID) -> DisbursementOut:
+    async def disbursement(
+        self, user: NamedDependency[CurrentUser], disbursement_id: FromPath[UUID]
+    ) -> DisbursementOut:
         return await fund.get_disbursement(actor=user, disbursement_id=disbursement_id)
 
     @post("/{disbursement_id:uuid}/approve", status_code=200)
     async def approve(
-        self, user: CurrentUser, disbursement_id: UUID, data: DecisionIn | None = Body(default=None)
+        self,
+        user: NamedDependency[CurrentUser],
+        disbursement_id: FromPath[UUID],
+        data: JSONBody[DecisionIn | None] = None,
     ) -> DisbursementOut:
         async with db.unit_of_work():
             return await fund.approve_disbursement(
@@ -207,7 +236,10 @@ class DisbursementController(Controller):
 
     @post("/{disbursement_id:uuid}/reject", status_code=200)
     async def reject(
-        self, user: CurrentUser, disbursement_id: UUID, data: DecisionIn | None = Body(default=None)
+        self,
+        user: NamedDependency[CurrentUser],
+        disbursement_id: FromPath[UUID],
+        data: JSONBody[DecisionIn | None] = None,
     ) -> DisbursementOut:
         async with db.unit_of_work():
             return await fund.reject_disbursement(
@@ -220,7 +252,9 @@ class TransactionController(Controller):
     tags = ["welfare fund"]
 
     @post("/{transaction_id:uuid}/reverse", status_code=201)
-    async def reverse(self, user: CurrentUser, transaction_id: UUID, data: ReversalIn = Body()) -> TransactionOut:
+    async def reverse(
+        self, user: NamedDependency[CurrentUser], transaction_id: FromPath[UUID], data: JSONBody[ReversalIn]
+    ) -> TransactionOut:
         async with db.unit_of_work():
             return await fund.reverse_transaction(actor=user, transaction_id=transaction_id, reversal_in=data)
 
@@ -230,26 +264,30 @@ class BudgetController(Controller):
     tags = ["participatory budgeting"]
 
     @get("/")
-    async def budget_round(self, user: CurrentUser, round_id: UUID) -> BudgetRoundOut:
+    async def budget_round(self, user: NamedDependency[CurrentUser], round_id: FromPath[UUID]) -> BudgetRoundOut:
         return await budgeting.get(actor=user, round_id=round_id)
 
     @post("/proposals", status_code=201)
-    async def propose(self, user: CurrentUser, round_id: UUID, data: BudgetProposalIn = Body()) -> BudgetProposalOut:
+    async def propose(
+        self, user: NamedDependency[CurrentUser], round_id: FromPath[UUID], data: JSONBody[BudgetProposalIn]
+    ) -> BudgetProposalOut:
         async with db.unit_of_work():
             return await budgeting.propose(actor=user, round_id=round_id, proposal_in=data)
 
     @post("/voting", status_code=200)
-    async def open_voting(self, user: CurrentUser, round_id: UUID) -> BudgetRoundOut:
+    async def open_voting(self, user: NamedDependency[CurrentUser], round_id: FromPath[UUID]) -> BudgetRoundOut:
         async with db.unit_of_work():
             return await budgeting.open_voting(actor=user, round_id=round_id)
 
     @post("/votes", status_code=201)
-    async def vote(self, user: CurrentUser, round_id: UUID, data: VoteIn = Body()) -> VoteOut:
+    async def vote(
+        self, user: NamedDependency[CurrentUser], round_id: FromPath[UUID], data: JSONBody[VoteIn]
+    ) -> VoteOut:
         async with db.unit_of_work():
             return await budgeting.vote(actor=user, round_id=round_id, vote_in=data)
 
     @post("/close", status_code=200)
-    async def close(self, user: CurrentUser, round_id: UUID) -> BudgetRoundOut:
+    async def close(self, user: NamedDependency[CurrentUser], round_id: FromPath[UUID]) -> BudgetRoundOut:
         async with db.unit_of_work():
             return await budgeting.close(actor=user, round_id=round_id)
 
@@ -259,12 +297,12 @@ class BudgetProposalController(Controller):
     tags = ["participatory budgeting"]
 
     @post("/shortlist", status_code=200)
-    async def shortlist(self, user: CurrentUser, proposal_id: UUID) -> BudgetProposalOut:
+    async def shortlist(self, user: NamedDependency[CurrentUser], proposal_id: FromPath[UUID]) -> BudgetProposalOut:
         async with db.unit_of_work():
             return await budgeting.shortlist(actor=user, proposal_id=proposal_id)
 
     @post("/reject", status_code=200)
-    async def reject(self, user: CurrentUser, proposal_id: UUID) -> BudgetProposalOut:
+    async def reject(self, user: NamedDependency[CurrentUser], proposal_id: FromPath[UUID]) -> BudgetProposalOut:
         async with db.unit_of_work():
             return await budgeting.reject(actor=user, proposal_id=proposal_id)
 

@@ -1,5 +1,5 @@
 from litestar import Controller, Request, post
-from litestar.params import Body
+from litestar.params import JSONBody
 
 from linli import db
 from linli.auth import services
@@ -11,11 +11,11 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/register", public=True, status_code=201)
-    async def register(self, data: RegisterIn = Body()) -> UserOut:
+    async def register(self, data: JSONBody[RegisterIn]) -> UserOut:
         async with db.unit_of_work():
             return await services.register(register_in=data)
 
     @post("/token", public=True, status_code=200)
-    async def token(self, request: Request, data: TokenIn = Body()) -> TokenOut:
+    async def token(self, request: Request, data: JSONBody[TokenIn]) -> TokenOut:
         client_ip = request.client.host if request.client else "unknown"
         return await services.issue_token(phone=data.phone, password=data.password, client_ip=client_ip)
