@@ -2,7 +2,6 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, get, post, put
-from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from community import services
@@ -21,7 +20,7 @@ from community.schemas import (
     ResidentOut,
 )
 from linli import db
-from linli.auth.security import CurrentUser
+from linli.auth.security import Caller
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 Offset = Annotated[int, QueryParameter(ge=0)]
@@ -32,7 +31,7 @@ class MeController(Controller):
     tags = ["auth"]
 
     @get("/")
-    async def me(self, user: NamedDependency[CurrentUser]) -> MeOut:
+    async def me(self, user: Caller) -> MeOut:
         return await services.me(user=user)
 
 
@@ -41,7 +40,7 @@ class CommunityController(Controller):
     tags = ["communities"]
 
     @post("/", status_code=201)
-    async def create(self, user: NamedDependency[CurrentUser], data: JSONBody[CommunityIn]) -> CommunityOut:
+    async def create(self, user: Caller, data: JSONBody[CommunityIn]) -> CommunityOut:
         async with db.unit_of_work():
             return await services.create(actor=user, community_in=data)
 
@@ -54,18 +53,14 @@ class CommunityController(Controller):
         return await services.get(community_id=community_id)
 
     @post("/{community_id:uuid}/members", status_code=201)
-    async def grant(
-        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID], data: JSONBody[MemberIn]
-    ) -> MemberOut:
+    async def grant(self, user: Caller, community_id: FromPath[UUID], data: JSONBody[MemberIn]) -> MemberOut:
         async with db.unit_of_work():
             return await services.grant_role(
                 actor=user, community_id=community_id, user_id=data.user_id, role=data.role
             )
 
     @post("/{community_id:uuid}/members/revoke", status_code=200)
-    async def revoke(
-        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID], data: JSONBody[MemberIn]
-    ) -> MemberOut:
+    async def revoke(self, user: Caller, community_id: FromPath[UUID], data: JSONBody[MemberIn]) -> MemberOut:
         async with db.unit_of_work():
             return await services.revoke_role(
                 actor=user, community_id=community_id, user_id=data.user_id, role=data.role
@@ -74,7 +69,7 @@ class CommunityController(Controller):
     @get("/{community_id:uuid}/members")
     async def members(
         self,
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         community_id: FromPath[UUID],
         role: Annotated[str | None, QueryParameter(pattern="^(resident|staff|admin)$")] = None,
         limit: Limit = 100,
@@ -85,7 +80,7 @@ class CommunityController(Controller):
     @put("/{community_id:uuid}/residents/{user_id:uuid}/priority-groups")
     async def set_priority_groups(
         self,
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         community_id: FromPath[UUID],
         user_id: FromPath[UUID],
         data: JSONBody[PriorityGroupsIn],
@@ -98,7 +93,7 @@ class CommunityController(Controller):
     @put("/{community_id:uuid}/residents/{user_id:uuid}/grid")
     async def set_grid(
         self,
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         community_id: FromPath[UUID],
         user_id: FromPath[UUID],
         data: JSONBody[ResidentGridIn],
@@ -109,20 +104,16 @@ class CommunityController(Controller):
             )
 
     @get("/{community_id:uuid}/residents/{user_id:uuid}")
-    async def resident(
-        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID], user_id: FromPath[UUID]
-    ) -> ResidentOut:
+    async def resident(self, user: Caller, community_id: FromPath[UUID], user_id: FromPath[UUID]) -> ResidentOut:
         return await services.get_resident(actor=user, community_id=community_id, user_id=user_id)
 
     @post("/{community_id:uuid}/grids", status_code=201)
-    async def create_grid(
-        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID], data: JSONBody[GridIn]
-    ) -> GridOut:
+    async def create_grid(self, user: Caller, community_id: FromPath[UUID], data: JSONBody[GridIn]) -> GridOut:
         async with db.unit_of_work():
             return await services.create_grid(actor=user, community_id=community_id, grid_in=data)
 
     @get("/{community_id:uuid}/grids")
-    async def grids(self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID]) -> list[GridOut]:
+    async def grids(self, user: Caller, community_id: FromPath[UUID]) -> list[GridOut]:
         return await services.get_grids(actor=user, community_id=community_id)
 
 

@@ -6,11 +6,10 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from linli import db
-from linli.auth.security import CurrentUser
+from linli.auth.security import Caller
 from linli.idempotency import IdempotencyKey, create_once
 from marketplace.schemas import (
     BookingIn,
@@ -50,7 +49,7 @@ class BookingController(Controller):
     async def create(
         self,
         request: Request[Any, Any, Any],
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         data: JSONBody[BookingIn],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[BookingOut]:
@@ -64,11 +63,11 @@ class BookingController(Controller):
         )
 
     @get("/{booking_id:uuid}")
-    async def retrieve(self, user: NamedDependency[CurrentUser], booking_id: FromPath[UUID]) -> BookingOut:
+    async def retrieve(self, user: Caller, booking_id: FromPath[UUID]) -> BookingOut:
         return await bookings.get(actor=user, booking_id=booking_id)
 
     @post("/{booking_id:uuid}/confirm", status_code=200)
-    async def confirm(self, user: NamedDependency[CurrentUser], booking_id: FromPath[UUID]) -> BookingOut:
+    async def confirm(self, user: Caller, booking_id: FromPath[UUID]) -> BookingOut:
         """Take a place held for you from the waitlist (409 `hold_expired` after `hold_expires_at`).
 
         To decline it, cancel the booking: the place goes to the next in line at once.
@@ -77,24 +76,24 @@ class BookingController(Controller):
             return await holds.confirm(actor=user, booking_id=booking_id)
 
     @post("/{booking_id:uuid}/accept", status_code=200)
-    async def accept(self, user: NamedDependency[CurrentUser], booking_id: FromPath[UUID]) -> BookingOut:
+    async def accept(self, user: Caller, booking_id: FromPath[UUID]) -> BookingOut:
         async with db.unit_of_work():
             return await bookings.accept(actor=user, booking_id=booking_id)
 
     @post("/{booking_id:uuid}/complete", status_code=200)
-    async def complete(self, user: NamedDependency[CurrentUser], booking_id: FromPath[UUID]) -> BookingOut:
+    async def complete(self, user: Caller, booking_id: FromPath[UUID]) -> BookingOut:
         async with db.unit_of_work():
             return await bookings.complete(actor=user, booking_id=booking_id)
 
     @post("/{booking_id:uuid}/cancel", status_code=200)
     async def cancel(
-        self, user: NamedDependency[CurrentUser], booking_id: FromPath[UUID], data: JSONBody[CancelIn | None] = None
+        self, user: Caller, booking_id: FromPath[UUID], data: JSONBody[CancelIn | None] = None
     ) -> BookingOut:
         async with db.unit_of_work():
             return await bookings.cancel(actor=user, booking_id=booking_id, reason=data.reason if data else "")
 
     @post("/{booking_id:uuid}/no-show", status_code=200)
-    async def no_show(self, user: NamedDependency[CurrentUser], booking_id: FromPath[UUID]) -> BookingOut:
+    async def no_show(self, user: Caller, booking_id: FromPath[UUID]) -> BookingOut:
         async with db.unit_of_work():
             return await bookings.no_show(actor=user, booking_id=booking_id)
 
@@ -102,7 +101,7 @@ class BookingController(Controller):
     async def review(
         self,
         request: Request[Any, Any, Any],
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         booking_id: FromPath[UUID],
         data: JSONBody[ReviewIn],
         idempotency_key: IdempotencyKey = None,
@@ -116,7 +115,7 @@ class BookingController(Controller):
         )
 
     @get("/{booking_id:uuid}/review")
-    async def get_review(self, user: NamedDependency[CurrentUser], booking_id: FromPath[UUID]) -> ReviewOut:
+    async def get_review(self, user: Caller, booking_id: FromPath[UUID]) -> ReviewOut:
         return await feedback.get_review(actor=user, booking_id=booking_id)
 
 
@@ -127,7 +126,7 @@ class MyBookingsController(Controller):
     @get("/")
     async def list_mine(
         self,
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         status: FromQuery[BookingStatus | None] = None,
         limit: Limit = 50,
         offset: Offset = 0,
@@ -143,7 +142,7 @@ class WaitlistController(Controller):
     async def join(
         self,
         request: Request[Any, Any, Any],
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         slot_id: FromPath[UUID],
         data: JSONBody[WaitlistIn],
         idempotency_key: IdempotencyKey = None,
@@ -158,16 +157,16 @@ class WaitlistController(Controller):
         )
 
     @get("/")
-    async def line(self, user: NamedDependency[CurrentUser], slot_id: FromPath[UUID]) -> list[WaitlistOut]:
+    async def line(self, user: Caller, slot_id: FromPath[UUID]) -> list[WaitlistOut]:
         """The waiting line, for the partner's staff and the community's staff."""
         return await waitlist.get_all(actor=user, slot_id=slot_id)
 
     @get("/me")
-    async def mine(self, user: NamedDependency[CurrentUser], slot_id: FromPath[UUID]) -> WaitlistOut:
+    async def mine(self, user: Caller, slot_id: FromPath[UUID]) -> WaitlistOut:
         return await waitlist.get_mine(actor=user, slot_id=slot_id)
 
     @delete("/me", status_code=200)
-    async def leave(self, user: NamedDependency[CurrentUser], slot_id: FromPath[UUID]) -> WaitlistOut:
+    async def leave(self, user: Caller, slot_id: FromPath[UUID]) -> WaitlistOut:
         async with db.unit_of_work():
             return await waitlist.leave(actor=user, slot_id=slot_id)
 
@@ -180,7 +179,7 @@ class OrderController(Controller):
     async def create(
         self,
         request: Request[Any, Any, Any],
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         data: JSONBody[OrderIn],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[OrderOut]:
@@ -194,28 +193,26 @@ class OrderController(Controller):
         )
 
     @get("/{order_id:uuid}")
-    async def retrieve(self, user: NamedDependency[CurrentUser], order_id: FromPath[UUID]) -> OrderOut:
+    async def retrieve(self, user: Caller, order_id: FromPath[UUID]) -> OrderOut:
         return await orders.get(actor=user, order_id=order_id)
 
     @post("/{order_id:uuid}/accept", status_code=200)
-    async def accept(self, user: NamedDependency[CurrentUser], order_id: FromPath[UUID]) -> OrderOut:
+    async def accept(self, user: Caller, order_id: FromPath[UUID]) -> OrderOut:
         async with db.unit_of_work():
             return await orders.accept(actor=user, order_id=order_id)
 
     @post("/{order_id:uuid}/arrive", status_code=200)
-    async def arrive(self, user: NamedDependency[CurrentUser], order_id: FromPath[UUID]) -> OrderOut:
+    async def arrive(self, user: Caller, order_id: FromPath[UUID]) -> OrderOut:
         async with db.unit_of_work():
             return await orders.arrive(actor=user, order_id=order_id)
 
     @post("/{order_id:uuid}/complete", status_code=200)
-    async def complete(self, user: NamedDependency[CurrentUser], order_id: FromPath[UUID]) -> OrderOut:
+    async def complete(self, user: Caller, order_id: FromPath[UUID]) -> OrderOut:
         async with db.unit_of_work():
             return await orders.complete(actor=user, order_id=order_id)
 
     @post("/{order_id:uuid}/cancel", status_code=200)
-    async def cancel(
-        self, user: NamedDependency[CurrentUser], order_id: FromPath[UUID], data: JSONBody[CancelIn | None] = None
-    ) -> OrderOut:
+    async def cancel(self, user: Caller, order_id: FromPath[UUID], data: JSONBody[CancelIn | None] = None) -> OrderOut:
         async with db.unit_of_work():
             return await orders.cancel(actor=user, order_id=order_id, reason=data.reason if data else "")
 
@@ -228,7 +225,7 @@ class ComplaintController(Controller):
     async def file(
         self,
         request: Request[Any, Any, Any],
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         data: JSONBody[ComplaintIn],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[ComplaintOut]:
@@ -241,20 +238,20 @@ class ComplaintController(Controller):
         )
 
     @get("/{complaint_id:uuid}")
-    async def retrieve(self, user: NamedDependency[CurrentUser], complaint_id: FromPath[UUID]) -> ComplaintOut:
+    async def retrieve(self, user: Caller, complaint_id: FromPath[UUID]) -> ComplaintOut:
         async with db.unit_of_work():
             return await feedback.get_complaint(actor=user, complaint_id=complaint_id)
 
     @post("/{complaint_id:uuid}/handle", status_code=200)
     async def handle(
-        self, user: NamedDependency[CurrentUser], complaint_id: FromPath[UUID], data: JSONBody[ComplaintHandleIn]
+        self, user: Caller, complaint_id: FromPath[UUID], data: JSONBody[ComplaintHandleIn]
     ) -> ComplaintOut:
         async with db.unit_of_work():
             return await feedback.handle(actor=user, complaint_id=complaint_id, handle_in=data)
 
     @post("/{complaint_id:uuid}/resolve", status_code=200)
     async def resolve(
-        self, user: NamedDependency[CurrentUser], complaint_id: FromPath[UUID], data: JSONBody[ComplaintResolveIn]
+        self, user: Caller, complaint_id: FromPath[UUID], data: JSONBody[ComplaintResolveIn]
     ) -> ComplaintOut:
         async with db.unit_of_work():
             return await feedback.resolve(actor=user, complaint_id=complaint_id, resolve_in=data)
@@ -269,7 +266,7 @@ class PartnerMarketplaceController(Controller):
     @get("/bookings")
     async def partner_bookings(
         self,
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         partner_id: FromPath[UUID],
         status: FromQuery[BookingStatus | None] = None,
         slot_id: FromQuery[UUID | None] = None,
@@ -283,7 +280,7 @@ class PartnerMarketplaceController(Controller):
     @get("/reviews")
     async def partner_reviews(
         self,
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         partner_id: FromPath[UUID],
         limit: Limit = 50,
         offset: Offset = 0,
@@ -293,7 +290,7 @@ class PartnerMarketplaceController(Controller):
     @get("/complaints")
     async def partner_complaints(
         self,
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         partner_id: FromPath[UUID],
         status: FromQuery[ComplaintStatus | None] = None,
         limit: Limit = 50,
@@ -304,15 +301,11 @@ class PartnerMarketplaceController(Controller):
         )
 
     @get("/reports/sla")
-    async def partner_sla(
-        self, user: NamedDependency[CurrentUser], partner_id: FromPath[UUID], period: Period = None
-    ) -> SlaReport:
+    async def partner_sla(self, user: Caller, partner_id: FromPath[UUID], period: Period = None) -> SlaReport:
         return await reports.sla_for_partner(actor=user, partner_id=partner_id, period=period)
 
     @get("/reports/service-quality")
-    async def partner_quality(
-        self, user: NamedDependency[CurrentUser], partner_id: FromPath[UUID], period: Period = None
-    ) -> QualityReport:
+    async def partner_quality(self, user: Caller, partner_id: FromPath[UUID], period: Period = None) -> QualityReport:
         return await reports.quality_for_partner(actor=user, partner_id=partner_id, period=period)
 
 
@@ -323,7 +316,7 @@ class MyComplaintsController(Controller):
     @get("/")
     async def list_mine(
         self,
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         status: FromQuery[ComplaintStatus | None] = None,
         limit: Limit = 50,
         offset: Offset = 0,
@@ -339,7 +332,7 @@ class CommunityComplaintsController(Controller):
     @get("/")
     async def list_for_community(
         self,
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         community_id: FromPath[UUID],
         status: FromQuery[ComplaintStatus | None] = None,
         partner_id: FromQuery[UUID | None] = None,
@@ -357,14 +350,12 @@ class CommunityMarketplaceController(Controller):
     tags = ["reports"]
 
     @get("/sla")
-    async def community_sla(
-        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID], period: Period = None
-    ) -> SlaReport:
+    async def community_sla(self, user: Caller, community_id: FromPath[UUID], period: Period = None) -> SlaReport:
         return await reports.sla_for_community(actor=user, community_id=community_id, period=period)
 
     @get("/service-quality")
     async def community_quality(
-        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID], period: Period = None
+        self, user: Caller, community_id: FromPath[UUID], period: Period = None
     ) -> QualityReport:
         return await reports.quality_for_community(actor=user, community_id=community_id, period=period)
 

@@ -7,12 +7,11 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, patch, post, put
-from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from linli import db
-from linli.auth.security import CurrentUser, optional_user
+from linli.auth.security import Caller, CurrentUser, optional_user
 from linli.errors import BadInput
 from linli.idempotency import IdempotencyKey, create_once
 from partners import catalog, offerings, services
@@ -43,7 +42,7 @@ class PartnerController(Controller):
     async def apply(
         self,
         request: Request[Any, Any, Any],
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         data: JSONBody[PartnerIn],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[PartnerOut]:
@@ -82,57 +81,53 @@ class PartnerController(Controller):
 
     @post("/{partner_id:uuid}/approve", status_code=200)
     async def approve(
-        self, user: NamedDependency[CurrentUser], partner_id: FromPath[UUID], data: JSONBody[ReasonIn | None] = None
+        self, user: Caller, partner_id: FromPath[UUID], data: JSONBody[ReasonIn | None] = None
     ) -> PartnerOut:
         return await self._transition(user, partner_id, "approve", data)
 
     @post("/{partner_id:uuid}/reject", status_code=200)
     async def reject(
-        self, user: NamedDependency[CurrentUser], partner_id: FromPath[UUID], data: JSONBody[ReasonIn | None] = None
+        self, user: Caller, partner_id: FromPath[UUID], data: JSONBody[ReasonIn | None] = None
     ) -> PartnerOut:
         return await self._transition(user, partner_id, "reject", data)
 
     @post("/{partner_id:uuid}/suspend", status_code=200)
     async def suspend(
-        self, user: NamedDependency[CurrentUser], partner_id: FromPath[UUID], data: JSONBody[ReasonIn | None] = None
+        self, user: Caller, partner_id: FromPath[UUID], data: JSONBody[ReasonIn | None] = None
     ) -> PartnerOut:
         return await self._transition(user, partner_id, "suspend", data)
 
     @post("/{partner_id:uuid}/reinstate", status_code=200)
     async def reinstate(
-        self, user: NamedDependency[CurrentUser], partner_id: FromPath[UUID], data: JSONBody[ReasonIn | None] = None
+        self, user: Caller, partner_id: FromPath[UUID], data: JSONBody[ReasonIn | None] = None
     ) -> PartnerOut:
         return await self._transition(user, partner_id, "reinstate", data)
 
     @post("/{partner_id:uuid}/members", status_code=201)
-    async def add_member(
-        self, user: NamedDependency[CurrentUser], partner_id: FromPath[UUID], data: JSONBody[MemberIn]
-    ) -> MemberOut:
+    async def add_member(self, user: Caller, partner_id: FromPath[UUID], data: JSONBody[MemberIn]) -> MemberOut:
         async with db.unit_of_work():
             return await services.add_member(actor=user, partner_id=partner_id, member_in=data)
 
     @get("/{partner_id:uuid}/members")
-    async def members(self, user: NamedDependency[CurrentUser], partner_id: FromPath[UUID]) -> list[MemberOut]:
+    async def members(self, user: Caller, partner_id: FromPath[UUID]) -> list[MemberOut]:
         return await services.get_members(actor=user, partner_id=partner_id)
 
     @put("/{partner_id:uuid}/revenue-share", status_code=200)
     async def set_revenue_share(
-        self, user: NamedDependency[CurrentUser], partner_id: FromPath[UUID], data: JSONBody[RevenueShareIn]
+        self, user: Caller, partner_id: FromPath[UUID], data: JSONBody[RevenueShareIn]
     ) -> RevenueShareOut:
         async with db.unit_of_work():
             return await services.set_revenue_share(actor=user, partner_id=partner_id, share_in=data)
 
     @get("/{partner_id:uuid}/revenue-share")
-    async def revenue_share_history(
-        self, user: NamedDependency[CurrentUser], partner_id: FromPath[UUID]
-    ) -> list[RevenueShareOut]:
+    async def revenue_share_history(self, user: Caller, partner_id: FromPath[UUID]) -> list[RevenueShareOut]:
         return await services.get_revenue_share_history(actor=user, partner_id=partner_id)
 
     @post("/{partner_id:uuid}/offerings", status_code=201)
     async def create_offering(
         self,
         request: Request[Any, Any, Any],
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         partner_id: FromPath[UUID],
         data: JSONBody[OfferingIn],
         idempotency_key: IdempotencyKey = None,
@@ -146,9 +141,7 @@ class PartnerController(Controller):
         )
 
     @get("/{partner_id:uuid}/offerings")
-    async def partner_offerings(
-        self, user: NamedDependency[CurrentUser], partner_id: FromPath[UUID]
-    ) -> list[OfferingOut]:
+    async def partner_offerings(self, user: Caller, partner_id: FromPath[UUID]) -> list[OfferingOut]:
         """Every offering of the partner, drafts included, for its staff."""
         return await offerings.get_all_of_partner(actor=user, partner_id=partner_id)
 
@@ -200,23 +193,21 @@ class OfferingController(Controller):
         return await offerings.get_visible(actor=await optional_user(request), offering_id=offering_id)
 
     @patch("/{offering_id:uuid}")
-    async def edit(
-        self, user: NamedDependency[CurrentUser], offering_id: FromPath[UUID], data: JSONBody[OfferingPatch]
-    ) -> OfferingOut:
+    async def edit(self, user: Caller, offering_id: FromPath[UUID], data: JSONBody[OfferingPatch]) -> OfferingOut:
         async with db.unit_of_work():
             return await offerings.update(actor=user, offering_id=offering_id, patch=data)
 
     @post("/{offering_id:uuid}/publish", status_code=200)
-    async def publish(self, user: NamedDependency[CurrentUser], offering_id: FromPath[UUID]) -> OfferingOut:
+    async def publish(self, user: Caller, offering_id: FromPath[UUID]) -> OfferingOut:
         async with db.unit_of_work():
             return await offerings.transition(actor=user, offering_id=offering_id, action="publish")
 
     @post("/{offering_id:uuid}/pause", status_code=200)
-    async def pause(self, user: NamedDependency[CurrentUser], offering_id: FromPath[UUID]) -> OfferingOut:
+    async def pause(self, user: Caller, offering_id: FromPath[UUID]) -> OfferingOut:
         async with db.unit_of_work():
             return await offerings.transition(actor=user, offering_id=offering_id, action="pause")
 
     @post("/{offering_id:uuid}/archive", status_code=200)
-    async def archive(self, user: NamedDependency[CurrentUser], offering_id: FromPath[UUID]) -> OfferingOut:
+    async def archive(self, user: Caller, offering_id: FromPath[UUID]) -> OfferingOut:
         async with db.unit_of_work():
             return await offerings.transition(actor=user, offering_id=offering_id, action="archive")

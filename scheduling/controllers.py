@@ -6,11 +6,10 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from linli import db
-from linli.auth.security import CurrentUser, optional_user
+from linli.auth.security import Caller, optional_user
 from linli.idempotency import IdempotencyKey, create_once
 from scheduling import calendar, services
 from scheduling.schemas import CancelIn, CapacityIn, ScheduleIn, ScheduleOut, SlotIn, SlotOut
@@ -24,7 +23,7 @@ class OfferingSlotController(Controller):
     async def create_slot(
         self,
         request: Request[Any, Any, Any],
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         offering_id: FromPath[UUID],
         data: JSONBody[SlotIn],
         idempotency_key: IdempotencyKey = None,
@@ -59,7 +58,7 @@ class OfferingSlotController(Controller):
     async def create_schedule(
         self,
         request: Request[Any, Any, Any],
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         offering_id: FromPath[UUID],
         data: JSONBody[ScheduleIn],
         idempotency_key: IdempotencyKey = None,
@@ -73,9 +72,7 @@ class OfferingSlotController(Controller):
         )
 
     @get("/schedules")
-    async def list_schedules(
-        self, user: NamedDependency[CurrentUser], offering_id: FromPath[UUID]
-    ) -> list[ScheduleOut]:
+    async def list_schedules(self, user: Caller, offering_id: FromPath[UUID]) -> list[ScheduleOut]:
         return await services.get_schedules(actor=user, offering_id=offering_id)
 
     @get("/calendar.ics", public=True, media_type="text/calendar; charset=utf-8")
@@ -97,16 +94,12 @@ class SlotController(Controller):
         return await services.get_visible_slot(actor=await optional_user(request), slot_id=slot_id)
 
     @patch("/")
-    async def change_capacity(
-        self, user: NamedDependency[CurrentUser], slot_id: FromPath[UUID], data: JSONBody[CapacityIn]
-    ) -> SlotOut:
+    async def change_capacity(self, user: Caller, slot_id: FromPath[UUID], data: JSONBody[CapacityIn]) -> SlotOut:
         async with db.unit_of_work():
             return await services.update_capacity(actor=user, slot_id=slot_id, capacity=data.capacity)
 
     @post("/cancel", status_code=200)
-    async def cancel(
-        self, user: NamedDependency[CurrentUser], slot_id: FromPath[UUID], data: JSONBody[CancelIn | None] = None
-    ) -> SlotOut:
+    async def cancel(self, user: Caller, slot_id: FromPath[UUID], data: JSONBody[CancelIn | None] = None) -> SlotOut:
         async with db.unit_of_work():
             return await services.cancel_slot(actor=user, slot_id=slot_id, reason=data.reason if data else "")
 
@@ -116,6 +109,6 @@ class ScheduleController(Controller):
     tags = ["scheduling"]
 
     @post("/end", status_code=200)
-    async def end(self, user: NamedDependency[CurrentUser], schedule_id: FromPath[UUID]) -> ScheduleOut:
+    async def end(self, user: Caller, schedule_id: FromPath[UUID]) -> ScheduleOut:
         async with db.unit_of_work():
             return await services.end_schedule(actor=user, schedule_id=schedule_id)

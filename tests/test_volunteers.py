@@ -98,7 +98,7 @@ async def test_bad_task_input_is_a_problem_and_writes_nothing(client):
         assert r.status_code == 422, (body, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")
         assert r.json()["code"] == code
-    r = await client.post("/api/v1/tasks", data="not json", headers=setup.staff.headers)
+    r = await client.post("/api/v1/tasks", content="not json", headers=setup.staff.headers)
     assert 400 <= r.status_code < 500
     assert await _count("volunteer_tasks") == 0
 

@@ -6,11 +6,10 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post, put
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from linli import db
-from linli.auth.security import CurrentUser
+from linli.auth.security import Caller
 from linli.idempotency import IdempotencyKey, create_once
 from volunteers import timebank
 from volunteers.schemas import (
@@ -59,7 +58,7 @@ class VolunteerController(Controller):
     async def register(
         self,
         request: Request[Any, Any, Any],
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         data: JSONBody[VolunteerIn],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[VolunteerOut]:
@@ -72,33 +71,29 @@ class VolunteerController(Controller):
         )
 
     @get("/{volunteer_id:uuid}")
-    async def profile(self, user: NamedDependency[CurrentUser], volunteer_id: FromPath[UUID]) -> VolunteerOut:
+    async def profile(self, user: Caller, volunteer_id: FromPath[UUID]) -> VolunteerOut:
         return await profiles.get(actor=user, volunteer_id=volunteer_id)
 
     @put("/{volunteer_id:uuid}")
-    async def update(
-        self, user: NamedDependency[CurrentUser], volunteer_id: FromPath[UUID], data: JSONBody[VolunteerUpdate]
-    ) -> VolunteerOut:
+    async def update(self, user: Caller, volunteer_id: FromPath[UUID], data: JSONBody[VolunteerUpdate]) -> VolunteerOut:
         async with db.unit_of_work():
             return await profiles.update(actor=user, volunteer_id=volunteer_id, volunteer_in=data)
 
     @get("/{volunteer_id:uuid}/hours")
-    async def approved_hours(self, user: NamedDependency[CurrentUser], volunteer_id: FromPath[UUID]) -> HoursOut:
+    async def approved_hours(self, user: Caller, volunteer_id: FromPath[UUID]) -> HoursOut:
         return await hours.hours(actor=user, volunteer_id=volunteer_id)
 
     @get("/{volunteer_id:uuid}/hours/ledger")
-    async def ledger(self, user: NamedDependency[CurrentUser], volunteer_id: FromPath[UUID]) -> list[HoursEntryOut]:
+    async def ledger(self, user: Caller, volunteer_id: FromPath[UUID]) -> list[HoursEntryOut]:
         return await hours.ledger(actor=user, volunteer_id=volunteer_id)
 
     @get("/{volunteer_id:uuid}/calendar.ics")
-    async def calendar(self, user: NamedDependency[CurrentUser], volunteer_id: FromPath[UUID]) -> Response[bytes]:
+    async def calendar(self, user: Caller, volunteer_id: FromPath[UUID]) -> Response[bytes]:
         body = await documents.calendar(actor=user, volunteer_id=volunteer_id)
         return Response(body, media_type="text/calendar; charset=utf-8")
 
     @post("/{volunteer_id:uuid}/service-certificates", status_code=201)
-    async def issue_certificate(
-        self, user: NamedDependency[CurrentUser], volunteer_id: FromPath[UUID]
-    ) -> ServiceCertificateOut:
+    async def issue_certificate(self, user: Caller, volunteer_id: FromPath[UUID]) -> ServiceCertificateOut:
         async with db.unit_of_work():
             return await documents.issue_certificate(actor=user, volunteer_id=volunteer_id)
 
@@ -108,7 +103,7 @@ class ServiceCertificateController(Controller):
     tags = ["volunteers"]
 
     @get("/{certificate_id:uuid}/pdf")
-    async def pdf(self, user: NamedDependency[CurrentUser], certificate_id: FromPath[UUID]) -> Response[bytes]:
+    async def pdf(self, user: Caller, certificate_id: FromPath[UUID]) -> Response[bytes]:
         serial, body = await documents.certificate_pdf(actor=user, certificate_id=certificate_id)
         return Response(
             body,
@@ -122,26 +117,22 @@ class CommunityVolunteeringController(Controller):
     tags = ["volunteers"]
 
     @post("/skills", status_code=201)
-    async def add_skill(
-        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID], data: JSONBody[SkillIn]
-    ) -> SkillOut:
+    async def add_skill(self, user: Caller, community_id: FromPath[UUID], data: JSONBody[SkillIn]) -> SkillOut:
         async with db.unit_of_work():
             return await profiles.create_skill(actor=user, community_id=community_id, skill_in=data)
 
     @get("/skills")
-    async def skills(self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID]) -> list[SkillOut]:
+    async def skills(self, user: Caller, community_id: FromPath[UUID]) -> list[SkillOut]:
         return await profiles.get_skills(actor=user, community_id=community_id)
 
     @get("/volunteer-settings")
-    async def volunteer_settings(
-        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID]
-    ) -> VolunteerSettingsOut:
+    async def volunteer_settings(self, user: Caller, community_id: FromPath[UUID]) -> VolunteerSettingsOut:
         await require_member(user, community_id)
         return await profiles.settings_of(community_id)
 
     @put("/volunteer-settings")
     async def set_volunteer_settings(
-        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID], data: JSONBody[VolunteerSettingsIn]
+        self, user: Caller, community_id: FromPath[UUID], data: JSONBody[VolunteerSettingsIn]
     ) -> VolunteerSettingsOut:
         async with db.unit_of_work():
             return await profiles.set_settings(actor=user, community_id=community_id, settings_in=data)
@@ -149,7 +140,7 @@ class CommunityVolunteeringController(Controller):
     @get("/volunteers")
     async def volunteers(
         self,
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         community_id: FromPath[UUID],
         skill: FromQuery[str | None] = None,
         tag: FromQuery[str | None] = None,
@@ -163,14 +154,14 @@ class CommunityVolunteeringController(Controller):
     @get("/volunteer-hours")
     async def volunteer_hours(
         self,
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         community_id: FromPath[UUID],
         period: Annotated[str | None, QueryParameter(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
     ) -> list[VolunteerHoursRow]:
         return await hours.community_hours(actor=user, community_id=community_id, period=period)
 
     @post("/tasks/assign", status_code=200)
-    async def assign_all(self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID]) -> BatchAssignOut:
+    async def assign_all(self, user: Caller, community_id: FromPath[UUID]) -> BatchAssignOut:
         async with db.unit_of_work():
             return await batch.batch_assign(actor=user, community_id=community_id)
 
@@ -183,7 +174,7 @@ class TeamController(Controller):
     async def create(
         self,
         request: Request[Any, Any, Any],
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         data: JSONBody[TeamIn],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[TeamOut]:
@@ -192,18 +183,16 @@ class TeamController(Controller):
         )
 
     @get("/{team_id:uuid}")
-    async def team(self, user: NamedDependency[CurrentUser], team_id: FromPath[UUID]) -> TeamOut:
+    async def team(self, user: Caller, team_id: FromPath[UUID]) -> TeamOut:
         return await teams.get(actor=user, team_id=team_id)
 
     @post("/{team_id:uuid}/members", status_code=201)
-    async def add_member(
-        self, user: NamedDependency[CurrentUser], team_id: FromPath[UUID], data: JSONBody[TeamMemberIn]
-    ) -> TeamOut:
+    async def add_member(self, user: Caller, team_id: FromPath[UUID], data: JSONBody[TeamMemberIn]) -> TeamOut:
         async with db.unit_of_work():
             return await teams.add_member(actor=user, team_id=team_id, member_in=data)
 
     @get("/{team_id:uuid}/hours")
-    async def approved_hours(self, user: NamedDependency[CurrentUser], team_id: FromPath[UUID]) -> TeamHoursOut:
+    async def approved_hours(self, user: Caller, team_id: FromPath[UUID]) -> TeamHoursOut:
         return await hours.team_hours(actor=user, team_id=team_id)
 
 
@@ -212,14 +201,12 @@ class TeamOfferController(Controller):
     tags = ["volunteers"]
 
     @post("/{offer_id:uuid}/accept", status_code=200)
-    async def accept(
-        self, user: NamedDependency[CurrentUser], offer_id: FromPath[UUID], data: JSONBody[TeamAcceptIn]
-    ) -> list[AssignmentOut]:
+    async def accept(self, user: Caller, offer_id: FromPath[UUID], data: JSONBody[TeamAcceptIn]) -> list[AssignmentOut]:
         async with db.unit_of_work():
             return await teams.accept_team_offer(actor=user, offer_id=offer_id, accept_in=data)
 
     @post("/{offer_id:uuid}/decline", status_code=200)
-    async def decline(self, user: NamedDependency[CurrentUser], offer_id: FromPath[UUID]) -> TeamOfferOut:
+    async def decline(self, user: Caller, offer_id: FromPath[UUID]) -> TeamOfferOut:
         async with db.unit_of_work():
             return await teams.decline_team_offer(actor=user, offer_id=offer_id)
 
@@ -232,7 +219,7 @@ class TaskController(Controller):
     async def create(
         self,
         request: Request[Any, Any, Any],
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         data: JSONBody[TaskIn],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[TaskOut]:
@@ -241,37 +228,35 @@ class TaskController(Controller):
         )
 
     @get("/{task_id:uuid}")
-    async def task(self, user: NamedDependency[CurrentUser], task_id: FromPath[UUID]) -> TaskOut:
+    async def task(self, user: Caller, task_id: FromPath[UUID]) -> TaskOut:
         return await tasks.get(actor=user, task_id=task_id)
 
     @post("/{task_id:uuid}/match", status_code=200)
-    async def match(self, user: NamedDependency[CurrentUser], task_id: FromPath[UUID]) -> MatchOut:
+    async def match(self, user: Caller, task_id: FromPath[UUID]) -> MatchOut:
         async with db.unit_of_work():
             return await offers.match(actor=user, task_id=task_id)
 
     @get("/{task_id:uuid}/assignments")
-    async def assignments(self, user: NamedDependency[CurrentUser], task_id: FromPath[UUID]) -> list[AssignmentOut]:
+    async def assignments(self, user: Caller, task_id: FromPath[UUID]) -> list[AssignmentOut]:
         return await offers.task_assignments(actor=user, task_id=task_id)
 
     @post("/{task_id:uuid}/team-offers", status_code=201)
-    async def offer_to_team(
-        self, user: NamedDependency[CurrentUser], task_id: FromPath[UUID], data: JSONBody[TeamOfferIn]
-    ) -> TeamOfferOut:
+    async def offer_to_team(self, user: Caller, task_id: FromPath[UUID], data: JSONBody[TeamOfferIn]) -> TeamOfferOut:
         async with db.unit_of_work():
             return await teams.offer_to_team(actor=user, task_id=task_id, offer_in=data)
 
     @post("/{task_id:uuid}/check-in-code", status_code=200)
-    async def check_in_code(self, user: NamedDependency[CurrentUser], task_id: FromPath[UUID]) -> CheckInCodeOut:
+    async def check_in_code(self, user: Caller, task_id: FromPath[UUID]) -> CheckInCodeOut:
         async with db.unit_of_work():
             return await tasks.issue_check_in_code(actor=user, task_id=task_id)
 
     @post("/{task_id:uuid}/cancel", status_code=200)
-    async def cancel(self, user: NamedDependency[CurrentUser], task_id: FromPath[UUID]) -> TaskOut:
+    async def cancel(self, user: Caller, task_id: FromPath[UUID]) -> TaskOut:
         async with db.unit_of_work():
             return await tasks.transition(actor=user, task_id=task_id, action="cancel")
 
     @post("/{task_id:uuid}/complete", status_code=200)
-    async def complete(self, user: NamedDependency[CurrentUser], task_id: FromPath[UUID]) -> TaskOut:
+    async def complete(self, user: Caller, task_id: FromPath[UUID]) -> TaskOut:
         async with db.unit_of_work():
             return await tasks.transition(actor=user, task_id=task_id, action="complete")
 
@@ -284,7 +269,7 @@ class HelpRequestController(Controller):
     async def ask(
         self,
         request: Request[Any, Any, Any],
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         data: JSONBody[HelpRequestIn],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[TaskOut]:
@@ -302,54 +287,52 @@ class AssignmentController(Controller):
     tags = ["volunteers"]
 
     @get("/{assignment_id:uuid}")
-    async def assignment(self, user: NamedDependency[CurrentUser], assignment_id: FromPath[UUID]) -> AssignmentOut:
+    async def assignment(self, user: Caller, assignment_id: FromPath[UUID]) -> AssignmentOut:
         return await offers.get_assignment(actor=user, assignment_id=assignment_id)
 
     @post("/{assignment_id:uuid}/accept", status_code=200)
-    async def accept(self, user: NamedDependency[CurrentUser], assignment_id: FromPath[UUID]) -> AssignmentOut:
+    async def accept(self, user: Caller, assignment_id: FromPath[UUID]) -> AssignmentOut:
         async with db.unit_of_work():
             return await offers.accept(actor=user, assignment_id=assignment_id)
 
     @post("/{assignment_id:uuid}/decline", status_code=200)
-    async def decline(self, user: NamedDependency[CurrentUser], assignment_id: FromPath[UUID]) -> AssignmentOut:
+    async def decline(self, user: Caller, assignment_id: FromPath[UUID]) -> AssignmentOut:
         async with db.unit_of_work():
             return await offers.decline(actor=user, assignment_id=assignment_id)
 
     @post("/{assignment_id:uuid}/cancel", status_code=200)
-    async def cancel(self, user: NamedDependency[CurrentUser], assignment_id: FromPath[UUID]) -> AssignmentOut:
+    async def cancel(self, user: Caller, assignment_id: FromPath[UUID]) -> AssignmentOut:
         async with db.unit_of_work():
             return await offers.cancel(actor=user, assignment_id=assignment_id)
 
     @post("/{assignment_id:uuid}/check-in", status_code=200)
     async def check_in(
-        self, user: NamedDependency[CurrentUser], assignment_id: FromPath[UUID], data: JSONBody[CodeIn | None] = None
+        self, user: Caller, assignment_id: FromPath[UUID], data: JSONBody[CodeIn | None] = None
     ) -> AssignmentOut:
         async with db.unit_of_work():
             return await hours.check_in(actor=user, assignment_id=assignment_id, code=data.code if data else None)
 
     @post("/{assignment_id:uuid}/check-out", status_code=200)
     async def check_out(
-        self, user: NamedDependency[CurrentUser], assignment_id: FromPath[UUID], data: JSONBody[CodeIn | None] = None
+        self, user: Caller, assignment_id: FromPath[UUID], data: JSONBody[CodeIn | None] = None
     ) -> AssignmentOut:
         async with db.unit_of_work():
             return await hours.check_out(actor=user, assignment_id=assignment_id, code=data.code if data else None)
 
     @post("/{assignment_id:uuid}/approve", status_code=200)
     async def approve(
-        self, user: NamedDependency[CurrentUser], assignment_id: FromPath[UUID], data: JSONBody[ApproveIn | None] = None
+        self, user: Caller, assignment_id: FromPath[UUID], data: JSONBody[ApproveIn | None] = None
     ) -> AssignmentOut:
         async with db.unit_of_work():
             return await hours.approve(actor=user, assignment_id=assignment_id, approve_in=data or ApproveIn())
 
     @post("/{assignment_id:uuid}/no-show", status_code=200)
-    async def no_show(self, user: NamedDependency[CurrentUser], assignment_id: FromPath[UUID]) -> AssignmentOut:
+    async def no_show(self, user: Caller, assignment_id: FromPath[UUID]) -> AssignmentOut:
         async with db.unit_of_work():
             return await hours.mark_no_show(actor=user, assignment_id=assignment_id)
 
     @post("/{assignment_id:uuid}/hours-corrections", status_code=201)
-    async def correct(
-        self, user: NamedDependency[CurrentUser], assignment_id: FromPath[UUID], data: JSONBody[CorrectionIn]
-    ) -> HoursEntryOut:
+    async def correct(self, user: Caller, assignment_id: FromPath[UUID], data: JSONBody[CorrectionIn]) -> HoursEntryOut:
         async with db.unit_of_work():
             return await hours.correct(actor=user, assignment_id=assignment_id, correction_in=data)
 
@@ -359,14 +342,12 @@ class TimeBankController(Controller):
     tags = ["volunteers"]
 
     @get("/accounts/{community_id:uuid}")
-    async def my_account(self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID]) -> TimeAccountOut:
+    async def my_account(self, user: Caller, community_id: FromPath[UUID]) -> TimeAccountOut:
         async with db.unit_of_work():
             return await timebank.get_account(actor=user, community_id=community_id, user_id=user.id)
 
     @get("/accounts/{community_id:uuid}/{user_id:uuid}")
-    async def account(
-        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID], user_id: FromPath[UUID]
-    ) -> TimeAccountOut:
+    async def account(self, user: Caller, community_id: FromPath[UUID], user_id: FromPath[UUID]) -> TimeAccountOut:
         async with db.unit_of_work():
             return await timebank.get_account(actor=user, community_id=community_id, user_id=user_id)
 
@@ -374,7 +355,7 @@ class TimeBankController(Controller):
     async def gift(
         self,
         request: Request[Any, Any, Any],
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         data: JSONBody[GiftIn],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[TimeTransferOut]:
@@ -390,7 +371,7 @@ class TimeBankController(Controller):
     async def donate(
         self,
         request: Request[Any, Any, Any],
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         data: JSONBody[DonationIn],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[TimeTransferOut]:

@@ -6,11 +6,10 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from linli import db
-from linli.auth.security import CurrentUser
+from linli.auth.security import Caller
 from linli.idempotency import create_once
 from welfare.periods import PERIOD_PATTERN
 from welfare.schemas import (
@@ -53,14 +52,14 @@ class WelfareFundController(Controller):
     tags = ["welfare fund"]
 
     @get("/welfare-fund")
-    async def fund_summary(self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID]) -> FundOut:
+    async def fund_summary(self, user: Caller, community_id: FromPath[UUID]) -> FundOut:
         return await fund.get(actor=user, community_id=community_id)
 
     @post("/welfare-fund/deposits", status_code=201)
     async def deposit(
         self,
         request: Request[Any, Any, Any],
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         community_id: FromPath[UUID],
         data: JSONBody[DepositIn],
     ) -> Response[Any]:
@@ -75,7 +74,7 @@ class WelfareFundController(Controller):
     @get("/welfare-fund/transactions")
     async def transactions(
         self,
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         community_id: FromPath[UUID],
         period: Annotated[str | None, QueryParameter(pattern=PERIOD_PATTERN)] = None,
         limit: Limit = 100,
@@ -89,7 +88,7 @@ class WelfareFundController(Controller):
     async def request_disbursement(
         self,
         request: Request[Any, Any, Any],
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         community_id: FromPath[UUID],
         data: JSONBody[DisbursementIn],
     ) -> Response[Any]:
@@ -104,7 +103,7 @@ class WelfareFundController(Controller):
     @get("/welfare-fund/disbursements")
     async def disbursements(
         self,
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         community_id: FromPath[UUID],
         status: Annotated[str | None, QueryParameter(pattern="^(requested|approved|rejected)$")] = None,
         limit: Limit = 100,
@@ -122,7 +121,7 @@ class WelfareFundController(Controller):
     async def settle(
         self,
         request: Request[Any, Any, Any],
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         community_id: FromPath[UUID],
         data: JSONBody[SettlementIn],
     ) -> Response[Any]:
@@ -138,7 +137,7 @@ class WelfareFundController(Controller):
     @get("/settlements")
     async def settlements(
         self,
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         community_id: FromPath[UUID],
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
         offset: Offset = 0,
@@ -146,15 +145,11 @@ class WelfareFundController(Controller):
         return await settlement.get_all(actor=user, community_id=community_id, limit=limit, offset=offset)
 
     @get("/reports/welfare")
-    async def report(
-        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID], period: Period
-    ) -> WelfareReportOut:
+    async def report(self, user: Caller, community_id: FromPath[UUID], period: Period) -> WelfareReportOut:
         return await reports.welfare_report(actor=user, community_id=community_id, period=period)
 
     @get("/reports/welfare.csv", media_type=CSV)
-    async def report_csv(
-        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID], period: Period
-    ) -> Response[str]:
+    async def report_csv(self, user: Caller, community_id: FromPath[UUID], period: Period) -> Response[str]:
         out = await reports.welfare_report(actor=user, community_id=community_id, period=period)
         return Response(
             reports.report_csv(out),
@@ -163,21 +158,19 @@ class WelfareFundController(Controller):
         )
 
     @get("/reports/welfare/chart.svg", media_type=SVG)
-    async def report_chart(
-        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID], months: Months = 12
-    ) -> Response[str]:
+    async def report_chart(self, user: Caller, community_id: FromPath[UUID], months: Months = 12) -> Response[str]:
         svg = await reports.chart_svg(actor=user, community_id=community_id, months=months)
         return Response(svg, media_type=SVG)
 
     @post("/budget-rounds", status_code=201)
     async def create_round(
-        self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID], data: JSONBody[BudgetRoundIn]
+        self, user: Caller, community_id: FromPath[UUID], data: JSONBody[BudgetRoundIn]
     ) -> BudgetRoundOut:
         async with db.unit_of_work():
             return await budgeting.create_round(actor=user, community_id=community_id, round_in=data)
 
     @get("/budget-rounds")
-    async def rounds(self, user: NamedDependency[CurrentUser], community_id: FromPath[UUID]) -> list[BudgetRoundOut]:
+    async def rounds(self, user: Caller, community_id: FromPath[UUID]) -> list[BudgetRoundOut]:
         return await budgeting.get_all(actor=user, community_id=community_id)
 
 
@@ -186,7 +179,7 @@ class SettlementController(Controller):
     tags = ["welfare fund"]
 
     @get("/{run_id:uuid}")
-    async def run_status(self, user: NamedDependency[CurrentUser], run_id: FromPath[UUID]) -> SettlementRunOut:
+    async def run_status(self, user: Caller, run_id: FromPath[UUID]) -> SettlementRunOut:
         return await settlement.get(actor=user, run_id=run_id)
 
 
@@ -195,15 +188,11 @@ class StatementController(Controller):
     tags = ["welfare fund"]
 
     @get("/{period:str}")
-    async def statement(
-        self, user: NamedDependency[CurrentUser], partner_id: FromPath[UUID], period: FromPath[str]
-    ) -> StatementOut:
+    async def statement(self, user: Caller, partner_id: FromPath[UUID], period: FromPath[str]) -> StatementOut:
         return await settlement.statement(actor=user, partner_id=partner_id, period=period)
 
     @get("/{period:str}/csv", media_type=CSV)
-    async def statement_csv(
-        self, user: NamedDependency[CurrentUser], partner_id: FromPath[UUID], period: FromPath[str]
-    ) -> Response[str]:
+    async def statement_csv(self, user: Caller, partner_id: FromPath[UUID], period: FromPath[str]) -> Response[str]:
         out = await settlement.statement(actor=user, partner_id=partner_id, period=period)
         return Response(
             settlement.statement_csv(out),
@@ -217,15 +206,13 @@ class DisbursementController(Controller):
     tags = ["welfare fund"]
 
     @get("/{disbursement_id:uuid}")
-    async def disbursement(
-        self, user: NamedDependency[CurrentUser], disbursement_id: FromPath[UUID]
-    ) -> DisbursementOut:
+    async def disbursement(self, user: Caller, disbursement_id: FromPath[UUID]) -> DisbursementOut:
         return await fund.get_disbursement(actor=user, disbursement_id=disbursement_id)
 
     @post("/{disbursement_id:uuid}/approve", status_code=200)
     async def approve(
         self,
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         disbursement_id: FromPath[UUID],
         data: JSONBody[DecisionIn | None] = None,
     ) -> DisbursementOut:
@@ -237,7 +224,7 @@ class DisbursementController(Controller):
     @post("/{disbursement_id:uuid}/reject", status_code=200)
     async def reject(
         self,
-        user: NamedDependency[CurrentUser],
+        user: Caller,
         disbursement_id: FromPath[UUID],
         data: JSONBody[DecisionIn | None] = None,
     ) -> DisbursementOut:
@@ -252,9 +239,7 @@ class TransactionController(Controller):
     tags = ["welfare fund"]
 
     @post("/{transaction_id:uuid}/reverse", status_code=201)
-    async def reverse(
-        self, user: NamedDependency[CurrentUser], transaction_id: FromPath[UUID], data: JSONBody[ReversalIn]
-    ) -> TransactionOut:
+    async def reverse(self, user: Caller, transaction_id: FromPath[UUID], data: JSONBody[ReversalIn]) -> TransactionOut:
         async with db.unit_of_work():
             return await fund.reverse_transaction(actor=user, transaction_id=transaction_id, reversal_in=data)
 
@@ -264,30 +249,28 @@ class BudgetController(Controller):
     tags = ["participatory budgeting"]
 
     @get("/")
-    async def budget_round(self, user: NamedDependency[CurrentUser], round_id: FromPath[UUID]) -> BudgetRoundOut:
+    async def budget_round(self, user: Caller, round_id: FromPath[UUID]) -> BudgetRoundOut:
         return await budgeting.get(actor=user, round_id=round_id)
 
     @post("/proposals", status_code=201)
     async def propose(
-        self, user: NamedDependency[CurrentUser], round_id: FromPath[UUID], data: JSONBody[BudgetProposalIn]
+        self, user: Caller, round_id: FromPath[UUID], data: JSONBody[BudgetProposalIn]
     ) -> BudgetProposalOut:
         async with db.unit_of_work():
             return await budgeting.propose(actor=user, round_id=round_id, proposal_in=data)
 
     @post("/voting", status_code=200)
-    async def open_voting(self, user: NamedDependency[CurrentUser], round_id: FromPath[UUID]) -> BudgetRoundOut:
+    async def open_voting(self, user: Caller, round_id: FromPath[UUID]) -> BudgetRoundOut:
         async with db.unit_of_work():
             return await budgeting.open_voting(actor=user, round_id=round_id)
 
     @post("/votes", status_code=201)
-    async def vote(
-        self, user: NamedDependency[CurrentUser], round_id: FromPath[UUID], data: JSONBody[VoteIn]
-    ) -> VoteOut:
+    async def vote(self, user: Caller, round_id: FromPath[UUID], data: JSONBody[VoteIn]) -> VoteOut:
         async with db.unit_of_work():
             return await budgeting.vote(actor=user, round_id=round_id, vote_in=data)
 
     @post("/close", status_code=200)
-    async def close(self, user: NamedDependency[CurrentUser], round_id: FromPath[UUID]) -> BudgetRoundOut:
+    async def close(self, user: Caller, round_id: FromPath[UUID]) -> BudgetRoundOut:
         async with db.unit_of_work():
             return await budgeting.close(actor=user, round_id=round_id)
 
@@ -297,12 +280,12 @@ class BudgetProposalController(Controller):
     tags = ["participatory budgeting"]
 
     @post("/shortlist", status_code=200)
-    async def shortlist(self, user: NamedDependency[CurrentUser], proposal_id: FromPath[UUID]) -> BudgetProposalOut:
+    async def shortlist(self, user: Caller, proposal_id: FromPath[UUID]) -> BudgetProposalOut:
         async with db.unit_of_work():
             return await budgeting.shortlist(actor=user, proposal_id=proposal_id)
 
     @post("/reject", status_code=200)
-    async def reject(self, user: NamedDependency[CurrentUser], proposal_id: FromPath[UUID]) -> BudgetProposalOut:
+    async def reject(self, user: Caller, proposal_id: FromPath[UUID]) -> BudgetProposalOut:
         async with db.unit_of_work():
             return await budgeting.reject(actor=user, proposal_id=proposal_id)
 

@@ -12,6 +12,7 @@ from uuid import UUID
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.security.jwt import JWTAuth, Token
 
@@ -79,6 +80,10 @@ class CurrentUser:
     phone: str
     name: str
     is_platform_admin: bool
+
+
+# How a handler asks for its caller: `user: Caller` (Litestar's explicit named dependency, provided by the app).
+Caller = NamedDependency[CurrentUser]
 
 
 async def load_user(user_id: UUID) -> CurrentUser | None:
