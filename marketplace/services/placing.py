@@ -46,10 +46,13 @@ SLOT_CONTEXT_SQL = (
     " JOIN communities c ON c.id = s.community_id WHERE s.id = $1"
 )
 
-TAKE_PLACES_SQL = (
-    "UPDATE slots SET booked = booked + $2 WHERE id = $1 AND status = 'open' AND booked + $2 <= capacity"
-    " RETURNING booked"
+# THE capacity rule: places are taken only while the slot is open and they fit. Used alone (`TAKE_PLACES_SQL`)
+# and as the first step of `BOOK_SLOT_SQL`.
+_TAKE_PLACES = (
+    "UPDATE slots SET booked = booked + {quantity} WHERE id = {slot} AND status = 'open'"
+    " AND booked + {quantity} <= capacity"
 )
+TAKE_PLACES_SQL = _TAKE_PLACES.format(quantity="$2", slot="$1") + " RETURNING booked"
 
 _BOOKING_INSERT = (
     "INSERT INTO bookings (id, community_id, partner_id, offering_id, slot_id, kind, category, resident_id,"
@@ -67,10 +70,7 @@ def booking_sql(*, take_places: bool) -> str:
     inserts nothing when they are not there (no row back: the slot is full). Three writes, one round trip.
     """
     if take_places:
-        head = (
-            "WITH taken AS (UPDATE slots SET booked = booked + $10 WHERE id = $5 AND status = 'open'"
-            " AND booked + $10 <= capacity RETURNING id), booking AS ("
-        )
+        head = f"WITH taken AS ({_TAKE_PLACES.format(quantity='$10', slot='$5')} RETURNING id), booking AS ("
         source = " FROM taken"
     else:
         head, source = "WITH booking AS (", ""
