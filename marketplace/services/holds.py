@@ -12,7 +12,6 @@ after it, the resident gets 409 `hold_expired` and the place passes on once.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from uuid import UUID
 
 from linli import db
@@ -42,9 +41,12 @@ async def confirm(*, actor: CurrentUser, booking_id: UUID) -> BookingOut:
     row = seen.row
     if row["status"] != "held":
         raise InvalidTransition(entity="booking", current=row["status"], action="confirm")
-    if row["hold_expires_at"] <= datetime.now(UTC):
+    # The database's clock decides, the same clock the expiry job reads.
+    if not await db.fetchval(
+        "UPDATE bookings SET status = 'confirmed' WHERE id = $1 AND hold_expires_at > now() RETURNING true",
+        booking_id,
+    ):
         raise Conflict("the hold has expired and the place has passed on", code=HOLD_EXPIRED)
-    await db.execute("UPDATE bookings SET status = 'confirmed' WHERE id = $1", booking_id)
     await db.execute(
         "UPDATE waitlist_entries SET status = 'promoted' WHERE booking_id = $1 AND status = 'offered'", booking_id
     )
