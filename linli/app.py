@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +18,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from linli import db
+from linli.auth.callers import keep_fresh
 from linli.auth.security import CurrentUser, build_jwt_auth
 from linli.errors import exception_handlers
 from linli.health import HealthController
@@ -31,9 +34,14 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     # collector's generations keeps full collections short under load instead of re-walking it every time.
     gc.collect()
     gc.freeze()
+    stop = asyncio.Event()
+    listener = asyncio.create_task(keep_fresh(stop))
     try:
         yield
     finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(listener, timeout=10)
         await db.close_pool()
         await close_redis()
 

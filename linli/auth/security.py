@@ -6,7 +6,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, cast
 from uuid import UUID
 
 from argon2 import PasswordHasher
@@ -17,6 +17,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.security.jwt import JWTAuth, Token
 
 from linli import db
+from linli.auth.callers import CALLERS
 from linli.settings import get_settings
 
 
@@ -74,7 +75,7 @@ class VerifiedToken(Token):
 
 @dataclass(frozen=True, slots=True)
 class CurrentUser:
-    """Who is calling; loaded from the database on every request so a revoked admin loses power at once."""
+    """Who is calling; a change to their row reaches every process at once (linli.auth.callers)."""
 
     id: UUID
     phone: str
@@ -87,8 +88,17 @@ Caller = NamedDependency[CurrentUser]
 
 
 async def load_user(user_id: UUID) -> CurrentUser | None:
+    """The caller as the database has them now (through the per-process cache that user changes invalidate)."""
+    cached = CALLERS.get(user_id)
+    if cached is not None:
+        return cast(CurrentUser, cached)
+    generation = CALLERS.generation
     row = await db.fetchrow("SELECT id, phone, name, is_platform_admin FROM users WHERE id = $1", user_id)
-    return CurrentUser(**dict(row)) if row else None
+    if row is None:
+        return None
+    user = CurrentUser(**dict(row))
+    CALLERS.put(user_id, user, generation=generation)
+    return user
 
 
 async def _retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser | None:
