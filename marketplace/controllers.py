@@ -147,7 +147,8 @@ class WaitlistController(Controller):
         data: JSONBody[WaitlistIn],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[WaitlistOut]:
-        """Queue for a full slot; freed places are booked automatically, first come first served."""
+        """Queue for a full slot; a freed place goes to the first in line: booked at once, or held for them to
+        confirm when the offering sets `waitlist_hold_minutes`."""
         return await create_once(
             request,
             user_id=user.id,

@@ -83,6 +83,12 @@ def parse_subsidies(raw: Any) -> dict[str, Any]:
     return dict(raw or {})
 
 
+def needs_daily_count(first: Quote, daily_limit: int | None) -> bool:
+    """Whether today's subsidised units must be counted before pricing: only when a daily limit applies and the
+    resident would get a subsidised price at all (`first` is `quote` without the limit)."""
+    return daily_limit is not None and first.subsidised_quantity > 0
+
+
 async def quote_for(
     *,
     resident_id: UUID,
@@ -109,7 +115,7 @@ async def quote_for(
         daily_limit=None,
         subsidised_already=0,
     )
-    if daily_limit is None or first.subsidised_quantity == 0:
+    if not needs_daily_count(first, daily_limit):
         return first
     await db.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"subsidy:{resident_id}:{offering_id}:{service_day}"

@@ -221,7 +221,7 @@ async def take_places(
             hold_until=hold_until,
         )
 
-    if ctx["per_resident_daily_limit"] is None or price.subsidised_quantity == 0:
+    if not pricing.needs_daily_count(price, ctx["per_resident_daily_limit"]):
         # The price is known without counting today's subsidised units: places, booking and event in one go.
         row = await record(price, take=True)
         if row is None:
