@@ -21,8 +21,8 @@ log = structlog.get_logger("linli.relay")
 
 async def relay_once(*, limit: int = 200) -> int:
     """Relay up to `limit` unsent events; returns how many were marked sent."""
-    async with db.unit_of_work() as conn:
-        rows = await conn.fetch(
+    async with db.unit_of_work():
+        rows = await db.fetch(
             "SELECT id, topic, payload FROM outbox_events WHERE sent_at IS NULL"
             " ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED",
             limit,
@@ -36,7 +36,7 @@ async def relay_once(*, limit: int = 200) -> int:
                     await asyncio.to_thread(send, actor_name, event_id, payload, message_id=f"{event_id}.{actor_name}")
             except Exception as exc:  # Redis down or refusing: keep the row for the next pass.
                 log.warning("outbox_relay_failed", event_id=event_id, error=str(exc))
-                await conn.execute(
+                await db.execute(
                     "UPDATE outbox_events SET attempts = attempts + 1, last_error = $2 WHERE id = $1",
                     row["id"],
                     str(exc)[:500],
@@ -44,7 +44,7 @@ async def relay_once(*, limit: int = 200) -> int:
                 break
             sent.append(row["id"])
         if sent:
-            await conn.execute(
+            await db.execute(
                 "UPDATE outbox_events SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY($1::uuid[])",
                 sent,
             )
