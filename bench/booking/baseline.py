@@ -1,8 +1,9 @@
 """The raw baseline: a minimal Litestar handler issuing the booking's SQL statements on bare asyncpg.
 
 Same statements as the real endpoint (the slot context with the resident's priority groups, then `BOOK_SLOT_SQL`:
-the atomic capacity UPDATE, the booking INSERT and the outbox INSERT; one transaction; the app knows its
-callers from its cache, see linli.auth.callers, so neither side reads `users` per request),
+the atomic capacity UPDATE, the booking INSERT and the outbox INSERT, one statement that needs no transaction
+block around it, see linli.db.write_last; the app knows its callers from its cache, see linli.auth.callers, so
+neither side reads `users` per request),
 without the framework around it: no JWT verification (the token's subject is read unverified), no DI, no Pydantic, no
 problem+json. Run: `uvicorn bench.booking.baseline:app --workers 2` with DATABASE_URL set.
 """
@@ -57,7 +58,7 @@ async def book(request: Request[Any, Any, Any]) -> Response[Any]:
     slot_id, quantity = uuid.UUID(body["slot_id"]), int(body.get("quantity", 1))
     user_id = _subject(request)
     assert _pool is not None
-    async with _pool.acquire() as conn, conn.transaction():
+    async with _pool.acquire() as conn:
         ctx = await conn.fetchrow(SLOT_CONTEXT_SQL, slot_id, user_id)
         if ctx is None:
             return Response({"code": "slot_not_found"}, status_code=404)

@@ -52,7 +52,13 @@ async def create(*, actor: CurrentUser, booking_in: BookingIn) -> BookingOut:
         # periodic promotion job hands them out.
         raise Conflict("the free places are kept for the waitlist", code=SLOT_FULL)
     row = await take_places(
-        ctx=ctx, resident_id=resident_id, booked_by=actor.id, quantity=booking_in.quantity, via="direct"
+        ctx=ctx,
+        resident_id=resident_id,
+        booked_by=actor.id,
+        quantity=booking_in.quantity,
+        via="direct",
+        # A booking for oneself ends here: usually one statement, with no transaction block around it.
+        last=not proxy,
     )
     if proxy:
         await audit.record(

@@ -130,7 +130,8 @@ def check_bookable(ctx: Any, *, quantity: int, now: datetime, min_notice: bool =
 
 
 async def slot_context(slot_id: UUID, resident_id: UUID) -> asyncpg.Record | None:
-    return await db.fetchrow(SLOT_CONTEXT_SQL, slot_id, resident_id)
+    # A plain read: it does not open the unit of work's transaction (see `db.read_row`).
+    return await db.read_row(SLOT_CONTEXT_SQL, slot_id, resident_id)
 
 
 async def record_booking(
@@ -145,14 +146,16 @@ async def record_booking(
     event: tuple[str, dict[str, Any]],
     take_places: bool = False,
     hold_until: datetime | None = None,
+    last: bool = False,
 ) -> asyncpg.Record | None:
     """Insert the booking at `quote` with its event (topic, payload; `booking_id` is added) in one statement.
 
     With `take_places`, the slot's places are taken in the same statement; None when they were not there.
+    `last`: the caller's unit of work runs nothing after it (`db.write_last`).
     """
     booking_id = uuid4()
     topic, payload = event
-    return await db.fetchrow(
+    return await (db.write_last if last else db.fetchrow)(
         BOOK_SLOT_SQL if take_places else RECORD_BOOKING_SQL,
         booking_id,
         ctx["community_id"],
@@ -177,12 +180,20 @@ async def record_booking(
 
 
 async def take_places(
-    *, ctx: Any, resident_id: UUID, booked_by: UUID, quantity: int, via: str, hold_until: datetime | None = None
+    *,
+    ctx: Any,
+    resident_id: UUID,
+    booked_by: UUID,
+    quantity: int,
+    via: str,
+    hold_until: datetime | None = None,
+    last: bool = False,
 ) -> asyncpg.Record:
     """Take `quantity` places of the slot in `ctx` and record the booking at today's price (409 `slot_full`).
 
     With `hold_until` (a waitlist offer) the booking is `held`: the places are taken, and stay taken, until the
-    resident confirms or the hold runs out (`marketplace.services.holds`).
+    resident confirms or the hold runs out (`marketplace.services.holds`). `last`: the caller's unit of work
+    runs nothing after this; a booking that is one statement then needs no transaction block (`db.write_last`).
     """
     subsidies = pricing.parse_subsidies(ctx["subsidies"])
     groups = ctx["groups"] or []
@@ -219,6 +230,7 @@ async def take_places(
             event=event,
             take_places=take,
             hold_until=hold_until,
+            last=last,
         )
 
     if not pricing.needs_daily_count(price, ctx["per_resident_daily_limit"]):
