@@ -126,7 +126,7 @@ async def create_once(
         user_id=user_id,
         key=key,
         method=request.method,
-        path=request.url.path,
+        path=request.scope["path"],  # not `request.url`, which builds a whole URL object
         body=lambda: data.model_dump(mode="json"),
         status_code=status_code,
         run=run,
