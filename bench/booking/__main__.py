@@ -4,9 +4,8 @@ In one run:
   1. creates a scratch database, migrates it and seeds a community, an approved canteen with a published,
      subsidised meal, residents (a third of them elderly, for the subsidised price) and two identical sets of
      slots — one for each contender;
-  2. starts the real API (`linli serve`, one API process by default, as `linli serve` itself) and the raw
-     baseline (`bench.booking.baseline`: a minimal Litestar handler issuing the same SQL statements on bare
-     asyncpg, as many uvicorn workers);
+  2. starts the real API (`linli serve --workers 2`) and the raw baseline (`bench.booking.baseline`: a minimal
+     Litestar handler issuing the same SQL statements on bare asyncpg, also 2 uvicorn workers);
   3. loads each with wrk (Debian's `wrk`; a Lua script sends `POST /api/v1/bookings` bodies with a random slot
      and a per-request bearer token of a random resident) at 32 connections;
   4. prints requests/s of both, the ratio, p50/p99, 201/409 counts and the overbookings found in the database
@@ -247,10 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--residents", type=int, default=300)
     parser.add_argument("--slots", type=int, default=40, help="slots per contender")
     parser.add_argument("--capacity", type=int, default=5000, help="places per slot (enough that none fills)")
-    # One API process on 2 cores shared with PostgreSQL and wrk: with two, wrk's 32 keep-alive connections split
-    # unevenly between them at connect time (22/10 seen) and the busier process sets the p99 (measured: p99 8-15 ms
-    # higher with 2 processes than with 1, for both contenders, at 10-20 % more requests/s).
-    parser.add_argument("--workers", type=int, default=1, help="API processes of each contender")
+    # Two API processes: 10-20 % more requests/s than one on these 2 cores. Their p99 is worse, though: wrk's 32
+    # keep-alive connections split unevenly between them at connect time (22/10 seen) and the busier one sets it.
+    parser.add_argument("--workers", type=int, default=2, help="API processes of each contender")
     parser.add_argument("--full", action="store_true", help="the issue's full size: 30 s per contender")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args(argv)
