@@ -243,20 +243,10 @@ def test_the_solver_on_the_batch_arrays_reaches_the_independent_optimum():
             for j in range(rng.randint(5, 30))
         ]
         prepared = [matching.prepare(t) for t in tasks]
-        batch = [
-            BatchTask(t.task_id, t.starts_at, t.ends_at, t.places, p.week, p.minutes)
-            for t, p in zip(tasks, prepared, strict=True)
-        ]
+        batch = [matching.batch_task(p) for p in prepared]
         pairs = matching.score_pairs(prepared, volunteers)
         caps = {v.volunteer_id: v.weekly_cap_minutes for v in volunteers}
-        got = matching.solve_arrays(
-            batch,
-            task_index=pairs.task_index,
-            volunteer_index=pairs.candidate_index,
-            points=pairs.points,
-            volunteer_ids=[v.volunteer_id for v in volunteers],
-            cap_left=_whole_cap_left(caps),
-        )
+        got = pairs.solve(batch, volunteers, cap_left=_whole_cap_left(caps))
         edges = pairs.edges(tasks, volunteers)
         assert matching.total(got) == _independent_optimum(batch, edges, caps), f"seed {seed}"
         by_dict = matching.solve(batch, edges, cap_left=_whole_cap_left(caps))

@@ -180,30 +180,13 @@ def main(argv: list[str] | None = None) -> None:
     pairs = matching.score_pairs(tasks, volunteers)
     t_rules = time.perf_counter() - t0
 
-    batch = [
-        BatchTask(
-            t.task_id,
-            t.starts_at,
-            t.ends_at,
-            t.places,
-            matching.week_of(t.starts_at, TZ),
-            matching.minutes_between(t.starts_at, t.ends_at),
-        )
-        for t in tasks
-    ]
+    batch = [matching.batch_task(matching.prepare(t)) for t in tasks]
     groups = matching.overlap_groups(batch)
     places = sum(t.places for t in batch)
 
     t0 = time.perf_counter()
     caps = {v.volunteer_id: v.weekly_cap_minutes for v in volunteers}
-    solved = matching.solve_arrays(
-        batch,
-        task_index=pairs.task_index,
-        volunteer_index=pairs.candidate_index,
-        points=pairs.points,
-        volunteer_ids=[v.volunteer_id for v in volunteers],
-        cap_left=lambda v, _week: caps[v],  # type: ignore[index]
-    )
+    solved = pairs.solve(batch, volunteers, cap_left=lambda v, _week: caps[v])  # type: ignore[index]
     t_solve = time.perf_counter() - t0
 
     edges = pairs.edges(tasks, volunteers)

@@ -12,7 +12,6 @@ on-demand orders must be accepted first. Anything else is 409 `invalid_transitio
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -27,6 +26,7 @@ from marketplace.services.placing import (
     booking_out,
     check_bookable,
     emit_booking_event,
+    lock_slot,
     reload,
     slot_context,
     take_places,
@@ -156,14 +156,6 @@ async def complete(*, actor: CurrentUser, booking_id: UUID) -> BookingOut:
     return await reload(booking_id)
 
 
-async def _lock_slot(slot_id: UUID | None) -> Any:
-    if slot_id is None:
-        return None
-    return await db.fetchrow(
-        "SELECT id, starts_at, capacity, booked, status FROM slots WHERE id = $1 FOR UPDATE", slot_id
-    )
-
-
 async def cancel(*, actor: CurrentUser, booking_id: UUID, reason: str) -> BookingOut:
     """Cancel and free the places, promoting the waitlist in the same transaction.
 
@@ -172,7 +164,7 @@ async def cancel(*, actor: CurrentUser, booking_id: UUID, reason: str) -> Bookin
     """
     seen = await access.booking_for(actor, booking_id)
     # Lock order slot → booking, the same as booking and promotion, so racing cancellations never deadlock.
-    slot = await _lock_slot(seen.row["slot_id"])
+    slot = await lock_slot(seen.row["slot_id"])
     seen = await access.booking_for(actor, booking_id, for_update=True)
     row = seen.row
     if row["status"] not in ACTIVE:
@@ -214,7 +206,7 @@ async def no_show(*, actor: CurrentUser, booking_id: UUID) -> BookingOut:
     """Partner staff record that the resident did not come (only once the slot has started)."""
     seen = await access.booking_for(actor, booking_id)
     seen.require_partner_side()
-    slot = await _lock_slot(seen.row["slot_id"])
+    slot = await lock_slot(seen.row["slot_id"])
     seen = await access.booking_for(actor, booking_id, for_update=True)
     row = seen.row
     if row["status"] not in ("confirmed", "accepted"):
@@ -234,7 +226,7 @@ async def cancel_all_for_slot(*, slot_id: UUID, cancelled_by: UUID | None, reaso
 
     Run by a worker on `slot.cancelled`; idempotent (only active bookings change), so redelivery is harmless.
     """
-    slot = await _lock_slot(slot_id)
+    slot = await lock_slot(slot_id)
     if slot is None:
         return []
     rows = await db.fetch(

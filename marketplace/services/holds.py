@@ -20,7 +20,7 @@ from linli.errors import Conflict, InvalidTransition
 from marketplace.errors import HOLD_EXPIRED
 from marketplace.schemas import BookingOut
 from marketplace.services import access, waitlist
-from marketplace.services.placing import emit_booking_event, reload
+from marketplace.services.placing import emit_booking_event, lock_slot, reload
 
 EXPIRED_REASON = "保留时间已过,未确认"
 
@@ -66,7 +66,7 @@ async def expire_due(*, limit: int = 200) -> list[UUID]:
     )
     expired: list[UUID] = []
     for booking in due:
-        await db.execute("SELECT 1 FROM slots WHERE id = $1 FOR UPDATE", booking["slot_id"])
+        await lock_slot(booking["slot_id"])
         row = await db.fetchrow(
             "UPDATE bookings SET status = 'cancelled', cancelled_at = now(), cancel_reason = $2"
             " WHERE id = $1 AND status = 'held' AND hold_expires_at <= now()"

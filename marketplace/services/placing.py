@@ -129,6 +129,16 @@ def check_bookable(ctx: Any, *, quantity: int, now: datetime, min_notice: bool =
         )
 
 
+async def lock_slot(slot_id: UUID | None) -> asyncpg.Record | None:
+    """Row-lock the slot until the unit of work ends: the first lock of every change to its places (lock order
+    slot → advisory lock → booking). None for an order, which has no slot, or an unknown id."""
+    if slot_id is None:
+        return None
+    return await db.fetchrow(
+        "SELECT id, starts_at, capacity, booked, status FROM slots WHERE id = $1 FOR UPDATE", slot_id
+    )
+
+
 async def slot_context(slot_id: UUID, resident_id: UUID) -> asyncpg.Record | None:
     # A plain read: it does not open the unit of work's transaction (see `db.read_row`).
     return await db.read_row(SLOT_CONTEXT_SQL, slot_id, resident_id)

@@ -23,7 +23,7 @@ from marketplace.errors import (
     WAITLIST_ENTRY_NOT_FOUND,
 )
 from marketplace.schemas import WaitlistIn, WaitlistOut
-from marketplace.services.placing import check_bookable, slot_context, take_places
+from marketplace.services.placing import check_bookable, lock_slot, slot_context, take_places
 from partners import services as partners
 
 _COLUMNS = "id, slot_id, resident_id, quantity, status, booking_id, created_at"
@@ -48,7 +48,7 @@ async def join(*, actor: CurrentUser, slot_id: UUID, waitlist_in: WaitlistIn) ->
     if ctx is None:
         raise NotFound("no such slot", code=SLOT_NOT_FOUND)
     check_bookable(ctx, quantity=waitlist_in.quantity, now=datetime.now(UTC), min_notice=False)
-    slot = await db.fetchrow("SELECT capacity, booked FROM slots WHERE id = $1 FOR UPDATE", slot_id)
+    slot = await lock_slot(slot_id)
     assert slot is not None
     if slot["booked"] + waitlist_in.quantity <= slot["capacity"]:
         raise Conflict("the slot still has places: book it directly", code=SLOT_HAS_PLACES)
@@ -106,7 +106,7 @@ async def get_all(*, actor: CurrentUser, slot_id: UUID) -> list[WaitlistOut]:
 
 async def leave(*, actor: CurrentUser, slot_id: UUID) -> WaitlistOut:
     """Leave the waitlist (409 `invalid_transition` once promoted or already left)."""
-    await db.execute("SELECT 1 FROM slots WHERE id = $1 FOR UPDATE", slot_id)
+    await lock_slot(slot_id)
     row = await _mine(actor, slot_id, for_update=True)
     if row["status"] != "waiting":
         raise InvalidTransition(entity="waitlist entry", current=row["status"], action="cancel")
@@ -205,6 +205,6 @@ async def promote_held_back(*, limit: int = 200) -> list[UUID]:
     )
     promoted: list[UUID] = []
     for r in slot_ids:
-        await db.execute("SELECT 1 FROM slots WHERE id = $1 FOR UPDATE", r["id"])
+        await lock_slot(r["id"])
         promoted += await promote(slot_id=r["id"])
     return promoted

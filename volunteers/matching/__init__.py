@@ -33,7 +33,7 @@ from volunteers.matching.rules import (
     week_of,
 )
 from volunteers.matching.solver import BatchTask, greedy, overlap_groups, solve, solve_arrays, total
-from volunteers.matching.vectorised import PairScores, score_pairs
+from volunteers.matching.vectorised import PairScores, batch_task, score_pairs
 
 __all__ = [
     "FAIRNESS_HORIZON_MINUTES",
@@ -49,6 +49,7 @@ __all__ = [
     "PreparedTask",
     "Scored",
     "TaskSpec",
+    "batch_task",
     "fairness_points",
     "greedy",
     "ineligible_reason",

@@ -20,9 +20,9 @@ documented in `rules`; this module only changes how they are evaluated:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Hashable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
@@ -40,6 +40,7 @@ from volunteers.matching.rules import (
     reliability_points,
     week_of,
 )
+from volunteers.matching.solver import BatchTask, solve_arrays
 
 _EPOCH_AWARE = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_NAIVE = datetime(1970, 1, 1)
@@ -65,6 +66,23 @@ class PairScores:
     def __len__(self) -> int:
         return len(self.points)
 
+    def solve(
+        self,
+        tasks: Sequence[BatchTask],
+        candidates: Sequence[Candidate],
+        *,
+        cap_left: Callable[[Hashable, date], int | None] | None = None,
+    ) -> list[tuple[Hashable, Hashable, int]]:
+        """The best assignment of these pairs (`solve_arrays`); `tasks` and `candidates` as given to `score_pairs`."""
+        return solve_arrays(
+            tasks,
+            task_index=self.task_index,
+            volunteer_index=self.candidate_index,
+            points=self.points,
+            volunteer_ids=[c.volunteer_id for c in candidates],
+            cap_left=cap_left,
+        )
+
     def edges(
         self, tasks: Sequence[TaskSpec | PreparedTask], candidates: Sequence[Candidate]
     ) -> dict[Hashable, dict[Hashable, int]]:
@@ -77,6 +95,14 @@ class PairScores:
         ):
             out[task_ids[t]][volunteer_ids[v]] = points
         return out
+
+
+def batch_task(task: PreparedTask, *, places: int | None = None) -> BatchTask:
+    """The solver's view of a prepared task (`places` still open; all of them unless given)."""
+    spec = task.spec
+    return BatchTask(
+        spec.task_id, spec.starts_at, spec.ends_at, spec.places if places is None else places, task.week, task.minutes
+    )
 
 
 def score_pairs(

@@ -48,7 +48,7 @@ async def batch_assign(*, actor: CurrentUser, community_id: UUID, now: datetime 
             continue
         p = matching.prepare(specs[task["id"]])
         prepared.append(p)
-        batch.append(matching.BatchTask(task["id"], task["starts_at"], task["ends_at"], places, p.week, p.minutes))
+        batch.append(matching.batch_task(p, places=places))
         exclude[task["id"]] = await excluded(task)
     if not batch:
         return BatchAssignOut(tasks=0, total_score=0, offers=[])
@@ -66,14 +66,7 @@ async def batch_assign(*, actor: CurrentUser, community_id: UUID, now: datetime 
         cap = by_id[volunteer].weekly_cap_minutes
         return None if cap is None else cap - week_held[(volunteer, week)]
 
-    chosen = matching.solve_arrays(
-        batch,
-        task_index=pairs.task_index,
-        volunteer_index=pairs.candidate_index,
-        points=pairs.points,
-        volunteer_ids=[c.volunteer_id for c in pool],
-        cap_left=cap_left,
-    )
+    chosen = pairs.solve(batch, pool, cap_left=cap_left)
     prepared_by_id = {p.spec.task_id: p for p in prepared}
     made: list[OfferOut] = []
     for task_id, volunteer_id, _points in chosen:
