@@ -35,6 +35,18 @@ def insert_event_sql(first_param: int) -> str:
     )
 
 
+def insert_events_sql(*, topic_param: int, payload: str, source: str) -> str:
+    """An `INSERT … SELECT` of one event per row of `source` (a CTE that wrote rows), topic `$topic_param`.
+
+    For set-based writes that announce every row they make in the same statement; `payload` is an SQL
+    expression over the source's columns, ids as text, e.g. `jsonb_build_object('id', made.id::text)`.
+    """
+    return (
+        "INSERT INTO outbox_events (id, topic, payload, created_at, attempts)"
+        f" SELECT gen_random_uuid(), ${topic_param}::text, {payload}, now(), 0 FROM {source}"
+    )
+
+
 async def emit(*, topic: str, payload: dict[str, Any]) -> UUID:
     """Record `topic` with a JSON `payload` (ids, not objects) in the current unit of work."""
     values = event_values(topic=topic, payload=payload)

@@ -3,9 +3,11 @@ certificate, a declined offer, the weekly cap shared by the tasks of the batch."
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from linli import db
 from tests.api import community_with_staff
 from tests.volunteers_api import act, catalog, match, task, volunteer
 
@@ -60,3 +62,9 @@ async def test_batch_offers_respect_certificates_declines_and_the_weekly_cap_acr
     assert (thursday["id"], yi["id"]) in offered
     assert (thursday["id"], bing_profile["id"]) not in offered
     assert r.json()["total_score"] == sum(o["score"] for o in r.json()["offers"])
+    # Every offer of the batch is announced once (the volunteer's notification), with its ids.
+    events = await db.fetch("SELECT payload FROM outbox_events WHERE topic = 'volunteers.offered'")
+    payloads = [json.loads(e["payload"]) for e in events]
+    announced = sorted((p["assignment_id"], p["task_id"], p["volunteer_id"]) for p in payloads)
+    batch_offers = [(o["id"], o["task_id"], o["volunteer_id"]) for o in r.json()["offers"]]
+    assert announced == sorted([(asked["id"], thursday["id"], bing_profile["id"]), *batch_offers])

@@ -11,9 +11,9 @@ from community import access
 from linli import db
 from linli.auth.security import CurrentUser
 from volunteers import matching
-from volunteers.schemas import BatchAssignOut, OfferOut
+from volunteers.schemas import BatchAssignOut
 from volunteers.services import candidates
-from volunteers.services.offers import counts, excluded, insert_offer, offer_out
+from volunteers.services.offers import insert_offers, offer_out, standings
 
 
 async def batch_assign(*, actor: CurrentUser, community_id: UUID, now: datetime | None = None) -> BatchAssignOut:
@@ -41,15 +41,16 @@ async def batch_assign(*, actor: CurrentUser, community_id: UUID, now: datetime 
     batch: list[matching.BatchTask] = []
     prepared: list[matching.PreparedTask] = []
     exclude: dict[Hashable, Collection[Hashable]] = {}
+    standing = await standings([t["id"] for t in tasks])
     for task in tasks:
-        held, outstanding = await counts(task["id"])
-        places = task["volunteers_needed"] - held - outstanding
+        s = standing[task["id"]]
+        places = task["volunteers_needed"] - s.held - s.outstanding
         if places <= 0:
             continue
         p = matching.prepare(specs[task["id"]])
         prepared.append(p)
         batch.append(matching.batch_task(p, places=places))
-        exclude[task["id"]] = await excluded(task)
+        exclude[task["id"]] = s.excluded
     if not batch:
         return BatchAssignOut(tasks=0, total_score=0, offers=[])
     pairs = matching.score_pairs(prepared, pool, exclude=exclude)
@@ -68,10 +69,9 @@ async def batch_assign(*, actor: CurrentUser, community_id: UUID, now: datetime 
 
     chosen = pairs.solve(batch, pool, cap_left=cap_left)
     prepared_by_id = {p.spec.task_id: p for p in prepared}
-    made: list[OfferOut] = []
-    for task_id, volunteer_id, _points in chosen:
-        scored = matching.score(prepared_by_id[task_id], by_id[volunteer_id])
-        row = await insert_offer(rows_by_id[task_id], scored, now=now)
-        if row is not None:
-            made.append(offer_out(row))
+    offers = [
+        (rows_by_id[task_id], matching.score(prepared_by_id[task_id], by_id[volunteer_id]))
+        for task_id, volunteer_id, _points in chosen
+    ]
+    made = [offer_out(row) for row in await insert_offers(offers, now=now)]
     return BatchAssignOut(tasks=len(batch), total_score=matching.total(chosen), offers=made)

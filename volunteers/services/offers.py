@@ -8,8 +8,9 @@ serialise on their profile row (so two overlapping tasks cannot both be accepted
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from uuid import UUID
 
 import asyncpg
@@ -69,87 +70,108 @@ def assignment_out(row: asyncpg.Record) -> AssignmentOut:
     )
 
 
-async def counts(task_id: UUID) -> tuple[int, int]:
-    row = await db.fetchrow(
-        "SELECT count(*) FILTER (WHERE status = ANY($2::text[]))::int AS held,"
-        " count(*) FILTER (WHERE status = 'offered')::int AS outstanding"
-        " FROM volunteer_assignments WHERE task_id = $1",
-        task_id,
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Where a task stands: places held, offers still open, and who may not be asked (again)."""
+
+    held: int
+    outstanding: int
+    excluded: frozenset[Hashable]
+
+
+async def standings(task_ids: Sequence[UUID]) -> dict[UUID, Standing]:
+    """`Standing` of each task, in one query however many tasks (batch mode asks for a thousand at once).
+
+    Excluded are the volunteers already asked for the task (whatever they answered) and the person who asked
+    for help, when they are a volunteer themselves.
+    """
+    rows = await db.fetch(
+        "SELECT t.id,"
+        " count(a.id) FILTER (WHERE a.status = ANY($2::text[]))::int AS held,"
+        " count(a.id) FILTER (WHERE a.status = 'offered')::int AS outstanding,"
+        " array_remove(array_agg(a.volunteer_id), NULL) AS asked,"
+        " (SELECT p.id FROM volunteer_profiles p"
+        "   WHERE p.community_id = t.community_id AND p.user_id = t.requester_user_id) AS requester"
+        " FROM volunteer_tasks t LEFT JOIN volunteer_assignments a ON a.task_id = t.id"
+        " WHERE t.id = ANY($1::uuid[]) GROUP BY t.id",
+        list(task_ids),
         list(HELD),
     )
-    assert row is not None
-    return row["held"], row["outstanding"]
-
-
-async def excluded(task: asyncpg.Record) -> set[Hashable]:
-    """Volunteers already asked for this task (any answer), and the person who asked for help."""
-    rows = await db.fetch("SELECT volunteer_id FROM volunteer_assignments WHERE task_id = $1", task["id"])
-    out: set[Hashable] = {r["volunteer_id"] for r in rows}
-    if task["requester_user_id"] is not None:
-        own = await db.fetchval(
-            "SELECT id FROM volunteer_profiles WHERE community_id = $1 AND user_id = $2",
-            task["community_id"],
-            task["requester_user_id"],
+    return {
+        r["id"]: Standing(
+            held=r["held"],
+            outstanding=r["outstanding"],
+            excluded=frozenset([*r["asked"], *([r["requester"]] if r["requester"] is not None else [])]),
         )
-        if own is not None:
-            out.add(own)
-    return out
+        for r in rows
+    }
 
 
-async def insert_offer(
-    task: asyncpg.Record, scored: matching.Scored, *, now: datetime, team_id: UUID | None = None
-) -> asyncpg.Record | None:
-    expires_at = now + timedelta(minutes=task["offer_window_minutes"])
-    row = await db.fetchrow(
-        "INSERT INTO volunteer_assignments (id, task_id, community_id, volunteer_id, team_id, status, score,"
-        " reasons, offered_at, expires_at) VALUES (gen_random_uuid(), $1, $2, $3, $4, 'offered', $5, $6::jsonb,"
-        " $7, $8) ON CONFLICT (task_id, volunteer_id) DO NOTHING RETURNING *",
-        task["id"],
-        task["community_id"],
-        scored.volunteer_id,
-        team_id,
-        scored.score,
-        json.dumps(scored.reasons, ensure_ascii=False),
+async def counts(task_id: UUID) -> tuple[int, int]:
+    """(places held, offers outstanding) of one task."""
+    standing = (await standings([task_id]))[task_id]
+    return standing.held, standing.outstanding
+
+
+async def insert_offers(
+    offers: Sequence[tuple[asyncpg.Record, matching.Scored]], *, now: datetime
+) -> list[asyncpg.Record]:
+    """Offer each (task, scored volunteer) pair, with its `volunteers.offered` event, in one statement.
+
+    A pair already asked is skipped (the unique (task, volunteer) index). Rows come back in the given order.
+    """
+    if not offers:
+        return []
+    rows = await db.fetch(
+        "WITH made AS (INSERT INTO volunteer_assignments (id, task_id, community_id, volunteer_id, team_id, status,"
+        " score, reasons, offered_at, expires_at)"
+        " SELECT gen_random_uuid(), o.task_id, o.community_id, o.volunteer_id, NULL, 'offered', o.score,"
+        " o.reasons::jsonb, $6::timestamptz, $6::timestamptz + make_interval(mins => o.window_minutes)"
+        " FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::text[], $7::int[])"
+        "   AS o(task_id, community_id, volunteer_id, score, reasons, window_minutes)"
+        " ON CONFLICT (task_id, volunteer_id) DO NOTHING RETURNING *),"
+        " events AS ("
+        + outbox.insert_events_sql(
+            topic_param=8,
+            payload="jsonb_build_object('assignment_id', made.id::text, 'task_id', made.task_id::text,"
+            " 'volunteer_id', made.volunteer_id::text)",
+            source="made",
+        )
+        + ") SELECT * FROM made",
+        [task["id"] for task, _ in offers],
+        [task["community_id"] for task, _ in offers],
+        [scored.volunteer_id for _, scored in offers],
+        [scored.score for _, scored in offers],
+        [json.dumps(scored.reasons, ensure_ascii=False) for _, scored in offers],
         now,
-        expires_at,
+        [task["offer_window_minutes"] for task, _ in offers],
+        "volunteers.offered",
     )
-    if row is not None:
-        await outbox.emit(
-            topic="volunteers.offered",
-            payload={
-                "assignment_id": str(row["id"]),
-                "task_id": str(task["id"]),
-                "volunteer_id": str(row["volunteer_id"]),
-            },
-        )
-    return row
+    order = {(task["id"], scored.volunteer_id): i for i, (task, scored) in enumerate(offers)}
+    return sorted(rows, key=lambda r: order[(r["task_id"], r["volunteer_id"])])
 
 
 async def offer_next(task: asyncpg.Record, *, now: datetime) -> list[OfferOut]:
     """Offer the task's open places to the best eligible volunteers not asked yet (caller holds the task lock)."""
     if task["status"] != "open" or task["ends_at"] <= now:
         return []
-    held, outstanding = await counts(task["id"])
-    open_places = task["volunteers_needed"] - held - outstanding
+    standing = (await standings([task["id"]]))[task["id"]]
+    open_places = task["volunteers_needed"] - standing.held - standing.outstanding
     if task["urgent"]:
-        open_places = (task["volunteers_needed"] - held) * URGENT_FANOUT - outstanding
+        open_places = (task["volunteers_needed"] - standing.held) * URGENT_FANOUT - standing.outstanding
     if open_places <= 0:
         return []
     spec = await candidates.task_spec(task)
     pool = await candidates.load(task["community_id"], window=(task["starts_at"], task["ends_at"]))
-    ranked = matching.rank(spec, pool, exclude=await excluded(task))
+    ranked = matching.rank(spec, pool, exclude=standing.excluded)
     if task["urgent"]:
         # Nearest first: proximity decides, the rest of the score breaks ties.
         def proximity(s: matching.Scored) -> int:
             return next((r["points"] for r in s.reasons if r["factor"] == "proximity"), 0)
 
         ranked.sort(key=lambda s: (-proximity(s), -s.score, str(s.volunteer_id)))
-    made = []
-    for scored in ranked[:open_places]:
-        row = await insert_offer(task, scored, now=now)
-        if row is not None:
-            made.append(offer_out(row))
-    return made
+    rows = await insert_offers([(task, scored) for scored in ranked[:open_places]], now=now)
+    return [offer_out(row) for row in rows]
 
 
 async def match(*, actor: CurrentUser, task_id: UUID, now: datetime | None = None) -> MatchOut:
