@@ -230,6 +230,14 @@ def _unexpected_handler(request: Request[Any, Any, Any], exc: Exception) -> Resp
     return problem(request, "internal_error", status=HTTP_500_INTERNAL_SERVER_ERROR)
 
 
+def _recursion_handler(request: Request[Any, Any, Any], exc: RecursionError) -> Response[dict[str, Any]]:
+    # msgspec gives up on a JSON body nested deeper than the interpreter's recursion limit (`[[[[…]]]]`) with
+    # this error instead of a decode error; that is the client's malformed input. Anywhere else it is our bug.
+    if "while deserializing" in str(exc):
+        return problem(request, "malformed_body", detail="the JSON body is nested too deeply")
+    return _unexpected_handler(request, exc)
+
+
 exception_handlers: dict[type[Exception] | int, Any] = {
     DomainError: _domain_handler,
     HTTPException: _http_handler,
@@ -240,6 +248,7 @@ exception_handlers: dict[type[Exception] | int, Any] = {
     redis.exceptions.ConnectionError: _unavailable_handler,
     ConnectionRefusedError: _unavailable_handler,
     TimeoutError: _unavailable_handler,
+    RecursionError: _recursion_handler,
     Exception: _unexpected_handler,
 }
 

@@ -33,6 +33,13 @@ async def test_malformed_json_is_400(client):
     assert_problem(r, 400, "malformed_body")
 
 
+@pytest.mark.parametrize("nested", [b'{"a":' * 5000 + b"1" + b"}" * 5000, b"[" * 5000 + b"]" * 5000])
+async def test_absurdly_nested_json_is_a_malformed_body_and_writes_nothing(client, nested):
+    r = await client.post("/api/v1/auth/register", content=nested, headers={"content-type": "application/json"})
+    assert_problem(r, 400, "malformed_body")
+    assert await db.fetchval("SELECT count(*) FROM users") == 0
+
+
 async def test_missing_body_is_422(client):
     r = await client.post("/api/v1/auth/register", content=b"", headers={"content-type": "application/json"})
     body = assert_problem(r, 422, "validation_error")
