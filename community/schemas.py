@@ -8,11 +8,12 @@ from zoneinfo import available_timezones
 from pydantic import BaseModel, Field, field_validator
 
 from community.priority import PRIORITY_GROUPS
+from linli.schemas import Input
 
 Role = Literal["resident", "staff", "admin"]
 
 
-class CommunityIn(BaseModel):
+class CommunityIn(Input):
     name: str = Field(min_length=1, max_length=100)
     timezone: str = Field(default="Asia/Shanghai", max_length=64)
     street: str = Field(default="", max_length=100)
@@ -41,7 +42,7 @@ class CommunityOut(BaseModel):
     created_at: datetime
 
 
-class MemberIn(BaseModel):
+class MemberIn(Input):
     user_id: UUID
     role: Role
 
@@ -54,7 +55,7 @@ class MemberOut(BaseModel):
     roles: list[Role]
 
 
-class PriorityGroupsIn(BaseModel):
+class PriorityGroupsIn(Input):
     groups: list[str] = Field(max_length=len(PRIORITY_GROUPS))
 
     @field_validator("groups")
@@ -79,7 +80,7 @@ class PriorityGroupOut(BaseModel):
     name_en: str
 
 
-class GridIn(BaseModel):
+class GridIn(Input):
     name: str = Field(min_length=1, max_length=100)
     description: str = Field(default="", max_length=2000)
     worker_user_id: UUID | None = None
@@ -93,7 +94,7 @@ class GridOut(BaseModel):
     worker_user_id: UUID | None
 
 
-class ResidentGridIn(BaseModel):
+class ResidentGridIn(Input):
     grid_id: UUID | None
 
 

@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, field_validator
 
+from linli.schemas import Input
+
 # A slot holds at most this many places in one booking; anything larger is bad input, not a conflict.
 MAX_QUANTITY = 1000
 
@@ -18,14 +20,14 @@ def _strip(v: str) -> str:
     return v.strip()
 
 
-class BookingIn(BaseModel):
+class BookingIn(Input):
     slot_id: UUID
     quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY)
     # 代办: community staff or the resident's grid worker books for a resident of their community.
     resident_id: UUID | None = None
 
 
-class CancelIn(BaseModel):
+class CancelIn(Input):
     reason: str = Field(default="", max_length=500)
 
     _s = field_validator("reason")(_strip)
@@ -67,7 +69,7 @@ class BookingPage(BaseModel):
     total: int
 
 
-class WaitlistIn(BaseModel):
+class WaitlistIn(Input):
     quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY)
 
 
@@ -83,7 +85,7 @@ class WaitlistOut(BaseModel):
     created_at: datetime
 
 
-class OrderIn(BaseModel):
+class OrderIn(Input):
     offering_id: UUID
     address: str = Field(min_length=1, max_length=200)
     note: str = Field(default="", max_length=500)
@@ -135,7 +137,7 @@ class SlaReport(BaseModel):
     partners: list[PartnerSla]
 
 
-class ReviewIn(BaseModel):
+class ReviewIn(Input):
     rating: int = Field(ge=1, le=5)
     comment: str = Field(default="", max_length=500)
 
@@ -155,7 +157,7 @@ class ReviewOut(BaseModel):
 ComplaintStatus = Literal["filed", "handled", "resolved"]
 
 
-class ComplaintIn(BaseModel):
+class ComplaintIn(Input):
     booking_id: UUID
     content: str = Field(min_length=1, max_length=1000)
 
@@ -169,7 +171,7 @@ class ComplaintIn(BaseModel):
         return v
 
 
-class ComplaintHandleIn(BaseModel):
+class ComplaintHandleIn(Input):
     note: str = Field(min_length=1, max_length=1000)
 
     _s = field_validator("note")(_strip)
@@ -182,7 +184,7 @@ class ComplaintHandleIn(BaseModel):
         return v
 
 
-class ComplaintResolveIn(BaseModel):
+class ComplaintResolveIn(Input):
     satisfaction: Literal["satisfied", "unsatisfied"]
 
 

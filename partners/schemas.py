@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from community.priority import PRIORITY_GROUPS
+from linli.schemas import Input
 
 PartnerKind = Literal["canteen", "childcare", "elderly_daycare", "housekeeping", "parcel", "repair", "health", "other"]
 PartnerStatus = Literal["pending", "approved", "rejected", "suspended"]
@@ -28,9 +29,6 @@ MIN_HOLD_MINUTES, MAX_HOLD_MINUTES = 5, 24 * 60
 
 
 def _clean(v: str) -> str:
-    # PostgreSQL text cannot hold NUL; refuse it here rather than fail in the database.
-    if "\x00" in v:
-        raise ValueError("must not contain NUL characters")
     return unicodedata.normalize("NFC", v).strip()
 
 
@@ -41,7 +39,7 @@ def _not_blank(v: str) -> str:
     return v
 
 
-class PartnerIn(BaseModel):
+class PartnerIn(Input):
     name: str = Field(min_length=1, max_length=100)
     kind: PartnerKind
     community_id: UUID
@@ -72,7 +70,7 @@ class PartnerPage(BaseModel):
     offset: int
 
 
-class ReasonIn(BaseModel):
+class ReasonIn(Input):
     """Why a partner's status changes; required when rejecting or suspending."""
 
     reason: str = Field(default="", max_length=500)
@@ -80,7 +78,7 @@ class ReasonIn(BaseModel):
     _reason = field_validator("reason")(classmethod(lambda cls, v: _clean(v)))
 
 
-class MemberIn(BaseModel):
+class MemberIn(Input):
     user_id: UUID
     role: MemberRole
 
@@ -93,7 +91,7 @@ class MemberOut(BaseModel):
     created_at: datetime
 
 
-class RevenueShareIn(BaseModel):
+class RevenueShareIn(Input):
     rate_bp: int = Field(ge=0, le=10_000)
     effective_from: date
     # None: every category of the partner's offerings.
@@ -119,7 +117,7 @@ def _check_subsidies(v: dict[str, int]) -> dict[str, int]:
     return dict(sorted(v.items()))
 
 
-class OfferingIn(BaseModel):
+class OfferingIn(Input):
     title: str = Field(min_length=1, max_length=100)
     category: Category
     description: str = Field(default="", max_length=2000)
@@ -153,7 +151,7 @@ def check_subsidy_prices(subsidies: dict[str, int], price_fen: int) -> None:
 NULLABLE_IN_PATCH = frozenset({"per_resident_daily_limit", "waitlist_hold_minutes"})
 
 
-class OfferingPatch(BaseModel):
+class OfferingPatch(Input):
     """Only the fields given change; `per_resident_daily_limit: null` removes the limit and
     `waitlist_hold_minutes: null` returns to automatic booking from the waitlist."""
 

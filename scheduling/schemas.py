@@ -8,11 +8,13 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from linli.schemas import Input
+
 MAX_CAPACITY = 10_000
 DEFAULT_DAYS_AHEAD = 28
 
 
-class SlotIn(BaseModel):
+class SlotIn(Input):
     """Aware datetimes, or naive ones meaning the community's local time."""
 
     starts_at: datetime
@@ -20,12 +22,12 @@ class SlotIn(BaseModel):
     capacity: int = Field(ge=1, le=MAX_CAPACITY)
 
 
-class CapacityIn(BaseModel):
+class CapacityIn(Input):
     capacity: int = Field(ge=1, le=MAX_CAPACITY)
 
 
-class CancelIn(BaseModel):
-    reason: str = Field(default="", max_length=500, pattern=r"^[^\x00]*$")
+class CancelIn(Input):
+    reason: str = Field(default="", max_length=500)
 
 
 class SlotOut(BaseModel):
@@ -42,7 +44,7 @@ class SlotOut(BaseModel):
     status: Literal["open", "cancelled"]
 
 
-class ScheduleIn(BaseModel):
+class ScheduleIn(Input):
     """Every listed weekday (1 = Monday … 7 = Sunday) from start_time to end_time, community local time."""
 
     weekdays: list[int] = Field(min_length=1, max_length=7)

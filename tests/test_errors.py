@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
+import typing
+from typing import Any
+
 import httpx
 import pytest
 from litestar import get
+from pydantic import BaseModel, ValidationError
 
 from linli import db
 
@@ -49,6 +54,64 @@ async def test_missing_body_is_422(client):
 async def test_wrong_json_type_is_422(client):
     r = await client.post("/api/v1/auth/register", json=[1, 2, 3])
     assert_problem(r, 422, "validation_error")
+
+
+def request_models(app: Any) -> set[type[BaseModel]]:
+    """Every model a request body is parsed into, and the models nested in those."""
+    found: set[type[BaseModel]] = set()
+
+    def visit(annotation: Any) -> None:
+        if inspect.isclass(annotation) and issubclass(annotation, BaseModel):
+            if annotation not in found:
+                found.add(annotation)
+                for field in annotation.model_fields.values():
+                    visit(field.annotation)
+            return
+        for arg in typing.get_args(annotation):
+            visit(arg)
+
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            data = handler.parsed_fn_signature.parameters.get("data")
+            if data is not None:
+                visit(data.annotation)
+    return found
+
+
+def nul_values(annotation: Any) -> list[Any]:
+    """Values of this field's type that carry a NUL: the text itself, or text in a list or as a dict key."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if annotation is str:
+        return ["午餐\u0000", "\u0000"]
+    if origin is list:
+        return [[v] for v in nul_values(args[0])]
+    if origin is dict:
+        return [{k: 1} for k in nul_values(args[0])]
+    if origin is typing.Union or origin is type(int | None):
+        return [v for a in args for v in nul_values(a)]
+    return []
+
+
+async def test_no_request_body_takes_text_the_database_cannot_store(app):
+    """PostgreSQL text cannot hold NUL (JSON can): every text field of every body refuses it as a 422 up front."""
+    checked = 0
+    for model in request_models(app):
+        for name, field in model.model_fields.items():
+            for value in nul_values(field.annotation):
+                with pytest.raises(ValidationError) as refused:
+                    model.model_validate({name: value})
+                assert any(e["loc"][:1] == (name,) for e in refused.value.errors()), (model, name, value)
+                checked += 1
+    assert checked > 100
+
+
+async def test_text_with_nul_is_a_422_problem_naming_the_field(client):
+    r = await client.post(
+        "/api/v1/auth/register", json={"phone": "13800001111", "password": "s3cret-pass", "name": "张\u0000三"}
+    )
+    body = assert_problem(r, 422, "validation_error")
+    assert [e["key"] for e in body["errors"]] == ["name"]
+    assert await db.fetchval("SELECT count(*) FROM users") == 0
 
 
 async def test_unknown_route_is_404(client):

@@ -47,6 +47,22 @@ async def test_resident_registers_as_volunteer_with_skills_availability_and_dial
     assert r.json()["code"] == "volunteer_exists"
 
 
+async def test_staff_find_volunteers_by_skill_or_tag_and_unstorable_filters_are_422(client):
+    setup = await community_with_staff(client)
+    await catalog(client, setup)
+    _, he = await volunteer(client, setup, "何志愿", skills={"first_aid": 2}, tags=["双报到"])
+    await volunteer(client, setup, "郑晓燕", skills={"haircut": 3})
+    url = f"/api/v1/communities/{setup.id}/volunteers"
+    for params in ({"skill": "first_aid"}, {"tag": "双报到"}):
+        r = await client.get(url, params=params, headers=setup.staff.headers)
+        assert r.status_code == 200, r.text
+        assert [v["id"] for v in r.json()] == [he["id"]]
+    for params in ({"skill": "first_aid\x00"}, {"tag": "双报到\x00"}, {"tag": "标" * 31}):
+        r = await client.get(url, params=params, headers=setup.staff.headers)
+        assert r.status_code == 422, (params, r.text)
+        assert r.json()["code"] == "validation_error"
+
+
 async def test_bad_profile_input_is_a_problem_and_writes_nothing(client):
     setup = await community_with_staff(client)
     await catalog(client, setup)
@@ -59,6 +75,7 @@ async def test_bad_profile_input_is_a_problem_and_writes_nothing(client):
         ({**good, "availability": [{"weekday": 1, "start": "12:00", "end": "09:00"}]}, 422, "validation_error"),
         ({**good, "availability": [{"weekday": 8, "start": "09:00", "end": "12:00"}]}, 422, "validation_error"),
         ({**good, "availability": [{"weekday": 1, "start": "9h", "end": "12:00"}]}, 422, "validation_error"),
+        ({**good, "tags": ["双报到\u0000"]}, 422, "validation_error"),
         ({**good, "home_grid_id": str(UUID(int=3))}, 404, "grid_not_found"),
         ({**good, "community_id": str(UUID(int=4))}, 404, "community_not_found"),
     ]
@@ -92,6 +109,8 @@ async def test_bad_task_input_is_a_problem_and_writes_nothing(client):
         ({**good, "required_skills": [{"code": "meal_delivery", "min_level": 9}]}, "validation_error"),
         ({**good, "starts_at": "2026-12-01T09:00:00"}, "validation_error"),  # no time zone
         ({**good, "title": ""}, "validation_error"),
+        ({**good, "title": "食堂帮厨\u0000"}, "validation_error"),
+        ({**good, "required_certificates": ["first_aid\u0000"]}, "validation_error"),
     ]
     for body, code in bad_bodies:
         r = await client.post("/api/v1/tasks", json=body, headers=setup.staff.headers)

@@ -59,6 +59,8 @@ async def test_retried_deposit_with_the_same_idempotency_key_moves_money_once(cl
         {"amount_fen": 100, "memo": ""},
         {"amount_fen": 100, "memo": "   "},
         {"amount_fen": 100, "memo": "x", "source": "lottery"},
+        {"amount_fen": 100, "memo": "爱心\u0000捐赠"},
+        {"amount_fen": 100, "memo": "爱心捐赠", "payer": "\u0000"},
         {"memo": "no amount"},
     ],
 )

@@ -6,13 +6,15 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post, put
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from linli import db
 from linli.auth.security import Caller
 from linli.idempotency import IdempotencyKey, create_once
+from linli.schemas import NUL_FREE
 from volunteers import timebank
 from volunteers.schemas import (
+    CODE_PATTERN,
     ApproveIn,
     AssignmentOut,
     BatchAssignOut,
@@ -142,8 +144,8 @@ class CommunityVolunteeringController(Controller):
         self,
         user: Caller,
         community_id: FromPath[UUID],
-        skill: FromQuery[str | None] = None,
-        tag: FromQuery[str | None] = None,
+        skill: Annotated[str | None, QueryParameter(pattern=CODE_PATTERN)] = None,
+        tag: Annotated[str | None, QueryParameter(max_length=30, pattern=NUL_FREE)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> list[VolunteerOut]:

@@ -10,6 +10,8 @@ from uuid import UUID
 
 from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from linli.schemas import Input
+
 CODE_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
 
@@ -25,7 +27,7 @@ def minutes_to_hhmm(value: int) -> str:
     return f"{value // 60:02d}:{value % 60:02d}"
 
 
-class Strict(BaseModel):
+class Strict(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 

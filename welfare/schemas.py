@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, BeforeValidator, Field, field_validator
 
+from linli.schemas import Input
 from welfare.periods import PERIOD_PATTERN
 
 
@@ -28,7 +29,7 @@ def _strip(v: str) -> str:
     return v.strip()
 
 
-class DepositIn(BaseModel):
+class DepositIn(Input):
     amount_fen: AmountFen
     memo: str = Field(min_length=1, max_length=500)
     source: DepositSource = "other"
@@ -87,17 +88,17 @@ class TransactionOut(BaseModel):
     entries: list[EntryOut]
 
 
-class ReversalIn(BaseModel):
+class ReversalIn(Input):
     reason: str = Field(min_length=1, max_length=500)
 
 
-class DisbursementIn(BaseModel):
+class DisbursementIn(Input):
     recipient_user_id: UUID
     amount_fen: AmountFen
     reason: str = Field(min_length=1, max_length=500)
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(Input):
     note: str = Field(default="", max_length=500)
 
 
@@ -117,7 +118,7 @@ class DisbursementOut(BaseModel):
     created_at: datetime
 
 
-class SettlementIn(BaseModel):
+class SettlementIn(Input):
     period: Period
 
 
@@ -224,7 +225,7 @@ class DisclosureOut(BaseModel):
     funded_projects: list[dict[str, str | int]]
 
 
-class BudgetRoundIn(BaseModel):
+class BudgetRoundIn(Input):
     title: str = Field(min_length=1, max_length=100)
     budget_fen: AmountFen
 
@@ -240,7 +241,7 @@ class BudgetRoundOut(BaseModel):
     proposals: list[BudgetProposalOut] = []
 
 
-class BudgetProposalIn(BaseModel):
+class BudgetProposalIn(Input):
     title: str = Field(min_length=1, max_length=100)
     description: str = Field(default="", max_length=2000)
     requested_fen: AmountFen
@@ -257,7 +258,7 @@ class BudgetProposalOut(BaseModel):
     created_at: datetime
 
 
-class VoteIn(BaseModel):
+class VoteIn(Input):
     proposal_id: UUID
 
 

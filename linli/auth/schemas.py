@@ -6,6 +6,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, field_validator
 
+from linli.schemas import Input
+
 # Mainland China mobile numbers: 11 digits starting 13–19.
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
@@ -19,7 +21,7 @@ def _phone(v: str) -> str:
     return v
 
 
-class RegisterIn(BaseModel):
+class RegisterIn(Input):
     phone: str = Field(max_length=20)
     password: str = Field(min_length=8, max_length=128)
     name: str = Field(min_length=1, max_length=50)
@@ -37,7 +39,7 @@ class RegisterIn(BaseModel):
         return v
 
 
-class TokenIn(BaseModel):
+class TokenIn(Input):
     phone: str = Field(max_length=20)
     password: str = Field(min_length=1, max_length=128)
 
