@@ -23,7 +23,7 @@ from linli import db
 from linli.auth.security import Caller
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
-Offset = Annotated[int, QueryParameter(ge=0)]
+Offset = Annotated[int, QueryParameter(ge=0, le=100_000)]
 
 
 class MeController(Controller):

@@ -12,6 +12,7 @@ from litestar import get
 from pydantic import BaseModel, ValidationError
 
 from linli import db
+from tests.api import community_with_staff
 
 PROBLEM = "application/problem+json"
 
@@ -112,6 +113,29 @@ async def test_text_with_nul_is_a_422_problem_naming_the_field(client):
     body = assert_problem(r, 422, "validation_error")
     assert [e["key"] for e in body["errors"]] == ["name"]
     assert await db.fetchval("SELECT count(*) FROM users") == 0
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/communities",
+        "/communities/{id}/members",
+        "/communities/{id}/volunteers",
+        "/communities/{id}/settlements",
+        "/communities/{id}/welfare-fund/transactions",
+        "/communities/{id}/welfare-fund/disbursements",
+    ],
+)
+async def test_paging_beyond_any_list_is_a_422_not_a_database_overflow(client, path):
+    setup = await community_with_staff(client)
+    url = "/api/v1" + path.format(id=setup.id)
+    for offset in (2**63, 10**30, 100_001, -1):
+        r = await client.get(url, params={"offset": offset}, headers=setup.platform.headers)
+        body = assert_problem(r, 422, "validation_error")
+        assert [e["key"] for e in body["errors"]] == ["offset"]
+    r = await client.get(url, params={"offset": 100_000}, headers=setup.platform.headers)
+    assert r.status_code == 200, r.text
+    assert r.json() == []
 
 
 async def test_unknown_route_is_404(client):

@@ -147,7 +147,7 @@ class CommunityVolunteeringController(Controller):
         skill: Annotated[str | None, QueryParameter(pattern=CODE_PATTERN)] = None,
         tag: Annotated[str | None, QueryParameter(max_length=30, pattern=NUL_FREE)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=100_000)] = 0,
     ) -> list[VolunteerOut]:
         return await profiles.get_all(
             actor=user, community_id=community_id, skill=skill, tag=tag, limit=limit, offset=offset

@@ -38,7 +38,7 @@ CSV = "text/csv; charset=utf-8"
 SVG = "image/svg+xml"
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
-Offset = Annotated[int, QueryParameter(ge=0)]
+Offset = Annotated[int, QueryParameter(ge=0, le=100_000)]
 Period = Annotated[str, QueryParameter(pattern=PERIOD_PATTERN)]
 Months = Annotated[int, QueryParameter(ge=1, le=36)]
 
