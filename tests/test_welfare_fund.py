@@ -49,6 +49,27 @@ async def test_retried_deposit_with_the_same_idempotency_key_moves_money_once(cl
     assert await balance(client, fund) == 100_000
 
 
+@pytest.mark.parametrize("key", ["k" * 201, ""])
+async def test_an_unusable_idempotency_key_is_refused_before_any_money_moves(client, key):
+    fund = await fund_setup(client)
+    headers = {**fund.admin.headers, "Idempotency-Key": key}
+    calls = [
+        ("welfare-fund/deposits", {"amount_fen": 100_000, "memo": "街道拨款"}),
+        (
+            "welfare-fund/disbursements",
+            {"recipient_user_id": fund.resident.id, "amount_fen": 100, "reason": "临时救助"},
+        ),
+        ("settlements", {"period": "2026-10"}),
+    ]
+    for path, body in calls:
+        r = await client.post(f"{API}/communities/{fund.id}/{path}", json=body, headers=headers)
+        assert r.status_code == 422, (path, r.text)
+        assert r.json()["code"] == "validation_error"
+    assert await ledger_counts() == (0, 0)
+    for table in ("welfare_deposits", "welfare_disbursements", "settlement_runs", "idempotency_keys"):
+        assert await db.fetchval(f"SELECT count(*) FROM {table}") == 0, table
+
+
 @pytest.mark.parametrize(
     "body",
     [

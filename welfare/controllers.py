@@ -10,7 +10,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from linli import db
 from linli.auth.security import Caller
-from linli.idempotency import create_once
+from linli.idempotency import IdempotencyKey, create_once
 from welfare.periods import PERIOD_PATTERN
 from welfare.schemas import (
     BudgetProposalIn,
@@ -43,10 +43,6 @@ Period = Annotated[str, QueryParameter(pattern=PERIOD_PATTERN)]
 Months = Annotated[int, QueryParameter(ge=1, le=36)]
 
 
-def _key(request: Request[Any, Any, Any]) -> str | None:
-    return request.headers.get("idempotency-key")
-
-
 class WelfareFundController(Controller):
     path = "/communities/{community_id:uuid}"
     tags = ["welfare fund"]
@@ -62,11 +58,12 @@ class WelfareFundController(Controller):
         user: Caller,
         community_id: FromPath[UUID],
         data: JSONBody[DepositIn],
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Any]:
         return await create_once(
             request,
             user_id=user.id,
-            key=_key(request),
+            key=idempotency_key,
             data=data,
             run=lambda: fund.create_deposit(actor=user, community_id=community_id, deposit_in=data),
         )
@@ -91,11 +88,12 @@ class WelfareFundController(Controller):
         user: Caller,
         community_id: FromPath[UUID],
         data: JSONBody[DisbursementIn],
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Any]:
         return await create_once(
             request,
             user_id=user.id,
-            key=_key(request),
+            key=idempotency_key,
             data=data,
             run=lambda: fund.request_disbursement(actor=user, community_id=community_id, disbursement_in=data),
         )
@@ -124,11 +122,12 @@ class WelfareFundController(Controller):
         user: Caller,
         community_id: FromPath[UUID],
         data: JSONBody[SettlementIn],
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Any]:
         return await create_once(
             request,
             user_id=user.id,
-            key=_key(request),
+            key=idempotency_key,
             data=data,
             status_code=202,
             run=lambda: settlement.request(actor=user, community_id=community_id, period=data.period),
