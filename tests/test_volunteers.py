@@ -111,6 +111,32 @@ async def test_bad_task_input_is_a_problem_and_writes_nothing(client):
         ({**good, "title": ""}, "validation_error"),
         ({**good, "title": "食堂帮厨\u0000"}, "validation_error"),
         ({**good, "required_certificates": ["first_aid\u0000"]}, "validation_error"),
+        (
+            {**good, "starts_at": at(timedelta(days=400)), "ends_at": at(timedelta(days=400, hours=2))},
+            "task_times_invalid",
+        ),
+        (
+            {**good, "starts_at": at(-timedelta(days=400)), "ends_at": at(-timedelta(days=400, hours=-2))},
+            "task_times_invalid",
+        ),
+        # At the calendar's edges: in UTC these fall outside Python's and PostgreSQL's years 1-9999.
+        (
+            {**good, "starts_at": "9999-12-31T22:00:00-14:00", "ends_at": "9999-12-31T23:00:00-14:00"},
+            "task_times_invalid",
+        ),
+        (
+            {**good, "starts_at": "0001-01-01T00:00:00+14:00", "ends_at": "0001-01-01T01:00:00+14:00"},
+            "task_times_invalid",
+        ),
+        (
+            {
+                **good,
+                "starts_at": "9999-12-01T01:00:00+00:00",
+                "ends_at": "9999-12-01T03:00:00+00:00",
+                "recurrence": {"weekly_count": 52},
+            },
+            "task_times_invalid",
+        ),
     ]
     for body, code in bad_bodies:
         r = await client.post("/api/v1/tasks", json=body, headers=setup.staff.headers)
@@ -120,6 +146,28 @@ async def test_bad_task_input_is_a_problem_and_writes_nothing(client):
     r = await client.post("/api/v1/tasks", content="not json", headers=setup.staff.headers)
     assert 400 <= r.status_code < 500
     assert await _count("volunteer_tasks") == 0
+
+
+async def test_a_task_dated_at_the_end_of_the_calendar_is_refused_and_matching_keeps_working(client):
+    """Year 9999 once went in, and from then on every match in the community failed on the dates around it."""
+    setup = await community_with_staff(client)
+    await catalog(client, setup)
+    await volunteer(client, setup, "何志愿")
+    upcoming = await task(client, setup)
+    far = {
+        "community_id": setup.id,
+        "title": "跨年守夜",
+        "volunteers_needed": 1,
+        "starts_at": "9999-12-31T20:00:00+00:00",
+        "ends_at": "9999-12-31T22:00:00+00:00",
+    }
+    r = await client.post("/api/v1/tasks", json=far, headers=setup.staff.headers)
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "task_times_invalid"
+    assert len(await match(client, setup, upcoming["id"])) == 1
+    r = await client.post(f"/api/v1/communities/{setup.id}/tasks/assign", headers=setup.staff.headers)
+    assert r.status_code == 200, r.text
+    assert await _count("volunteer_tasks") == 1
 
 
 async def test_only_community_staff_or_a_partner_admin_publishes_tasks(client):

@@ -116,6 +116,28 @@ async def test_help_requests_are_for_residents_of_that_community(client):
     assert await db.fetchval("SELECT count(*) FROM volunteer_tasks") == 0
 
 
+async def test_a_call_for_a_time_years_away_or_with_unstorable_text_is_refused_and_nobody_is_called(client):
+    setup = await community_with_staff(client)
+    await catalog(client, setup)
+    await volunteer(client, setup, "何志愿")
+    granny = await sign_up(client, "陈阿婆")
+    await grant(client, setup.admin, setup.id, granny, "resident")
+    calls = [
+        ({"starts_at": "9999-12-31T23:30:00+00:00"}, "task_times_invalid"),
+        ({"starts_at": "9999-12-31T22:00:00-14:00"}, "task_times_invalid"),
+        ({"starts_at": "0001-01-01T00:00:00+14:00"}, "task_times_invalid"),
+        ({"starts_at": (datetime.now(UTC) + timedelta(days=400)).isoformat()}, "task_times_invalid"),
+        ({"location": "3栋\u0000"}, "validation_error"),
+    ]
+    for extra, code in calls:
+        body = {"community_id": setup.id, "title": "帮忙换灯泡", "urgent": True, **extra}
+        r = await client.post("/api/v1/help-requests", json=body, headers=granny.headers)
+        assert r.status_code == 422, (extra, r.text)
+        assert r.json()["code"] == code
+    assert await db.fetchval("SELECT count(*) FROM volunteer_tasks") == 0
+    assert await db.fetchval("SELECT count(*) FROM volunteer_assignments") == 0
+
+
 async def test_offer_notification_reaches_the_volunteer_once(client):
     from volunteers import tasks as actors
 

@@ -24,6 +24,9 @@ SKILL_EXISTS = register_code("skill_exists", 409, "该技能代码已存在", "T
 GRID_NOT_FOUND = register_code("grid_not_found", 404, "网格不存在", "No such grid")
 TASK_NOT_FOUND = register_code("task_not_found", 404, "志愿任务不存在", "No such task")
 TASK_FULL = register_code("task_full", 409, "该任务人数已满", "This task is full")
+TASK_TIMES_INVALID = register_code(
+    "task_times_invalid", 422, "任务时间须在前后一年之内", "A task must start within a year of now"
+)
 ASSIGNMENT_NOT_FOUND = register_code("assignment_not_found", 404, "派单不存在", "No such assignment")
 OFFER_EXPIRED = register_code("offer_expired", 409, "邀请已过期", "This offer has expired")
 NO_LONGER_ELIGIBLE = register_code(

@@ -12,7 +12,7 @@ import asyncpg
 from community import access
 from linli import audit, db
 from linli.auth.security import CurrentUser
-from linli.errors import Forbidden, InvalidTransition, NotFound
+from linli.errors import BadInput, Forbidden, InvalidTransition, NotFound
 from partners import services as partners
 from volunteers.schemas import CheckInCodeOut, HelpRequestIn, RequiredSkill, TaskIn, TaskOut
 from volunteers.services import offers
@@ -20,6 +20,7 @@ from volunteers.services.candidates import HELD, required_skills
 from volunteers.services.common import (
     GRID_NOT_FOUND,
     PARTNER_NOT_ALLOWED,
+    TASK_TIMES_INVALID,
     load_task,
     require_coordinator,
 )
@@ -27,6 +28,15 @@ from volunteers.services.profiles import check_skills
 
 URGENT_OFFER_WINDOW_MINUTES = 5
 CHECK_IN_CODE_MINUTES = 15
+# Tasks are published for the coming year (as slots are) or, to record work already done, the past one. Far
+# beyond that the dates around a task (matching reads a week either side, recurrence adds weeks) leave the
+# calendar: such a task could not be stored, or once stored would break matching for its whole community.
+MAX_TASK_DISTANCE = timedelta(days=366)
+
+
+def _check_starts_at(starts_at: datetime, now: datetime) -> None:
+    if abs(starts_at - now) > MAX_TASK_DISTANCE:
+        raise BadInput("starts_at must be within a year of now", code=TASK_TIMES_INVALID)
 
 
 async def task_out(task: asyncpg.Record, *, series_task_ids: list[UUID] | None = None) -> TaskOut:
@@ -108,11 +118,13 @@ async def _insert(
     return row
 
 
-async def create(*, actor: CurrentUser, task_in: TaskIn) -> TaskOut:
+async def create(*, actor: CurrentUser, task_in: TaskIn, now: datetime | None = None) -> TaskOut:
     """Community staff, or an admin of an approved partner of that community, publish a task.
 
-    A recurring task (`recurrence.weekly_count`) becomes that many tasks a week apart sharing a `series_id`.
+    It starts within a year of now, either way. A recurring task (`recurrence.weekly_count`) becomes that many
+    tasks a week apart sharing a `series_id`.
     """
+    _check_starts_at(task_in.starts_at, now or datetime.now(UTC))
     if not await db.fetchval("SELECT 1 FROM communities WHERE id = $1", task_in.community_id):
         raise NotFound("no such community", code="community_not_found")
     partner_id = task_in.partner_id
@@ -176,6 +188,8 @@ async def create_help_request(*, actor: CurrentUser, help_in: HelpRequestIn, now
     """
     now = now or datetime.now(UTC)
     await access.require_role(actor, help_in.community_id, "resident")
+    if help_in.starts_at is not None:
+        _check_starts_at(help_in.starts_at, now)
     skills = [RequiredSkill(code=help_in.skill_code, min_level=1)] if help_in.skill_code else []
     await check_skills(help_in.community_id, [s.code for s in skills])
     resident = await db.fetchrow(
