@@ -265,12 +265,16 @@ async def test_star_levels_follow_configurable_thresholds(client):
     hours = (await client.get(f"/api/v1/volunteers/{profile['id']}/hours", headers=he.headers)).json()
     assert hours["star_level"] == 2
     assert hours["next_star_minutes"] == 6 * 60
-    r = await client.put(
-        f"/api/v1/communities/{setup.id}/volunteer-settings",
-        json={"star_thresholds_hours": [5, 3, 6, 10, 15]},
-        headers=setup.admin.headers,
-    )
-    assert r.status_code == 422
+    for nonsense in ([5, 3, 6, 10, 15], [1, 3, 6, 10, 2**31], [1, 3, 6, 10, 100_001]):
+        r = await client.put(
+            f"/api/v1/communities/{setup.id}/volunteer-settings",
+            json={"star_thresholds_hours": nonsense},
+            headers=setup.admin.headers,
+        )
+        assert r.status_code == 422, (nonsense, r.text)
+        assert r.json()["code"] == "validation_error"
+    hours = (await client.get(f"/api/v1/volunteers/{profile['id']}/hours", headers=he.headers)).json()
+    assert hours["star_level"] == 2
 
 
 async def test_numbered_certificate_pdf_and_calendar_feed(client):

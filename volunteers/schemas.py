@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 from datetime import date, datetime
-from typing import Any, Self
+from typing import Annotated, Any, Self
 from uuid import UUID
 
 from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -46,9 +46,13 @@ class SkillOut(BaseModel):
     requires_certificate: str | None
 
 
+# More hours than anyone records in a lifetime of service; the settings columns are 32-bit integers.
+MAX_SETTING_HOURS = 100_000
+
+
 class VolunteerSettingsIn(Strict):
-    star_thresholds_hours: list[int] = Field(min_length=5, max_length=5)
-    timebank_cap_hours: int = Field(default=1500, ge=1, le=100_000)
+    star_thresholds_hours: list[Annotated[int, Field(le=MAX_SETTING_HOURS)]] = Field(min_length=5, max_length=5)
+    timebank_cap_hours: int = Field(default=1500, ge=1, le=MAX_SETTING_HOURS)
 
     @field_validator("star_thresholds_hours")
     @classmethod
