@@ -145,10 +145,11 @@ async def test_relief_needs_a_second_person_and_then_leaves_the_fund(client):
     assert request["status"] == "requested"
     assert await balance(client, fund) == 100_000  # nothing moves on request
 
-    # The requester cannot approve their own request, even as an admin.
-    own = await client.post(f"{API}/welfare-disbursements/{request['id']}/approve", headers=fund.admin.headers)
-    assert own.status_code == 409
-    assert own.json()["code"] == "same_person_approval"
+    # The requester cannot decide on their own request either way, even as an admin.
+    for decision in ("approve", "reject"):
+        own = await client.post(f"{API}/welfare-disbursements/{request['id']}/{decision}", headers=fund.admin.headers)
+        assert own.status_code == 409, own.text
+        assert own.json()["code"] == "same_person_approval"
     # Staff may ask but not approve: approving moves money.
     staff = await client.post(f"{API}/welfare-disbursements/{request['id']}/approve", headers=fund.staff.headers)
     assert staff.status_code == 403

@@ -299,11 +299,15 @@ async def approve_disbursement(
 
 
 async def reject_disbursement(*, actor: CurrentUser, disbursement_id: UUID, decision_in: DecisionIn) -> DisbursementOut:
+    """The second person turns the request down; like approving, never the requester (the table's `two_person`
+    check holds the same rule)."""
     current = await _visible_disbursement(actor, disbursement_id)
     await access.require_role(actor, current.community_id, "admin")
     current = await _disbursement(disbursement_id, for_update=True)
     if current.status != "requested":
         raise InvalidTransition(entity="disbursement", current=current.status, action="reject")
+    if current.requested_by == actor.id:
+        raise Conflict("a second person must decide", code=SAME_PERSON_APPROVAL)
     await db.execute(
         "UPDATE welfare_disbursements SET status = 'rejected', decided_by = $2, decided_at = now() WHERE id = $1",
         disbursement_id,
