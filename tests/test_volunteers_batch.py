@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from linli import db
 from tests.api import community_with_staff
-from tests.volunteers_api import act, catalog, match, task, volunteer
+from tests.volunteers_api import act, at, catalog, match, task, volunteer
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -68,3 +68,30 @@ async def test_batch_offers_respect_certificates_declines_and_the_weekly_cap_acr
     announced = sorted((p["assignment_id"], p["task_id"], p["volunteer_id"]) for p in payloads)
     batch_offers = [(o["id"], o["task_id"], o["volunteer_id"]) for o in r.json()["offers"]]
     assert announced == sorted([(asked["id"], thursday["id"], bing_profile["id"]), *batch_offers])
+
+
+async def test_staff_can_assign_only_the_tasks_before_a_date_and_leave_the_rest_for_later(client):
+    setup = await community_with_staff(client)
+    await catalog(client, setup)
+    await volunteer(client, setup, "甲")
+    await volunteer(client, setup, "乙")
+    tomorrow = await task(client, setup, starts_in=timedelta(days=1))
+    next_month = await task(client, setup, starts_in=timedelta(days=30))
+    url = f"/api/v1/communities/{setup.id}/tasks/assign"
+
+    r = await client.post(url, json={"until": at(timedelta(days=7))}, headers=setup.staff.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["tasks"] == 1
+    assert {o["task_id"] for o in r.json()["offers"]} == {tomorrow["id"]}
+
+    # A date already past is a mistake, not an empty batch; nothing is offered.
+    r = await client.post(url, json={"until": at(-timedelta(hours=1))}, headers=setup.staff.headers)
+    assert r.status_code == 422
+    assert r.json()["code"] == "batch_window_invalid"
+    r = await client.post(url, json={"until": "next week"}, headers=setup.staff.headers)
+    assert r.status_code in (400, 422)
+
+    # Without a date, every upcoming task is in: next month's gets its offer now.
+    r = await client.post(url, headers=setup.staff.headers)
+    assert r.status_code == 200, r.text
+    assert {o["task_id"] for o in r.json()["offers"]} == {next_month["id"]}

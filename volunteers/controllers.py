@@ -17,6 +17,7 @@ from volunteers.schemas import (
     CODE_PATTERN,
     ApproveIn,
     AssignmentOut,
+    BatchAssignIn,
     BatchAssignOut,
     CheckInCodeOut,
     CodeIn,
@@ -163,9 +164,13 @@ class CommunityVolunteeringController(Controller):
         return await hours.community_hours(actor=user, community_id=community_id, period=period)
 
     @post("/tasks/assign", status_code=200)
-    async def assign_all(self, user: Caller, community_id: FromPath[UUID]) -> BatchAssignOut:
+    async def assign_all(
+        self, user: Caller, community_id: FromPath[UUID], data: JSONBody[BatchAssignIn | None] = None
+    ) -> BatchAssignOut:
         async with db.unit_of_work():
-            return await batch.batch_assign(actor=user, community_id=community_id)
+            return await batch.batch_assign(
+                actor=user, community_id=community_id, until=data.until if data is not None else None
+            )
 
 
 class TeamController(Controller):

@@ -10,14 +10,19 @@ from uuid import UUID
 from community import access
 from linli import db
 from linli.auth.security import CurrentUser
+from linli.errors import BadInput
 from volunteers import matching
 from volunteers.schemas import BatchAssignOut
 from volunteers.services import candidates
+from volunteers.services.common import BATCH_WINDOW_INVALID
 from volunteers.services.offers import insert_offers, offer_out, standings
 
 
-async def batch_assign(*, actor: CurrentUser, community_id: UUID, now: datetime | None = None) -> BatchAssignOut:
-    """Offer every open place of the community's upcoming open tasks at once, with the best total score.
+async def batch_assign(
+    *, actor: CurrentUser, community_id: UUID, until: datetime | None = None, now: datetime | None = None
+) -> BatchAssignOut:
+    """Offer every open place of the community's upcoming open tasks (those starting before `until`, when
+    given: e.g. this week's) at once, with the best total score.
 
     Eligibility and scores come from `matching.score_pairs` (every task x volunteer pair at once, the same
     rules as `matching.ineligible_reason` / `matching.score`); the assignment from `matching.solve_arrays`
@@ -25,11 +30,14 @@ async def batch_assign(*, actor: CurrentUser, community_id: UUID, now: datetime 
     """
     now = now or datetime.now(UTC)
     await access.require_role(actor, community_id, "staff")
+    if until is not None and until <= now:
+        raise BadInput("until must be in the future", code=BATCH_WINDOW_INVALID)
     tasks = await db.fetch(
         "SELECT * FROM volunteer_tasks WHERE community_id = $1 AND status = 'open' AND starts_at > $2"
-        " ORDER BY starts_at, id FOR UPDATE",
+        " AND ($3::timestamptz IS NULL OR starts_at < $3) ORDER BY starts_at, id FOR UPDATE",
         community_id,
         now,
+        until,
     )
     if not tasks:
         return BatchAssignOut(tasks=0, total_score=0, offers=[])

@@ -27,6 +27,9 @@ TASK_FULL = register_code("task_full", 409, "该任务人数已满", "This task 
 TASK_TIMES_INVALID = register_code(
     "task_times_invalid", 422, "任务时间须在前后一年之内", "A task must start within a year of now"
 )
+BATCH_WINDOW_INVALID = register_code(
+    "batch_window_invalid", 422, "批量派单的截止时间须在将来", "A batch's `until` must be in the future"
+)
 ASSIGNMENT_NOT_FOUND = register_code("assignment_not_found", 404, "派单不存在", "No such assignment")
 OFFER_EXPIRED = register_code("offer_expired", 409, "邀请已过期", "This offer has expired")
 NO_LONGER_ELIGIBLE = register_code(
