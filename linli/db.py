@@ -198,12 +198,6 @@ async def unit_of_work() -> AsyncIterator[None]:
             await _give_back(unit.conn)
 
 
-def in_transaction() -> bool:
-    """Whether a unit of work has an open transaction here (for tests of the unit of work itself)."""
-    unit = _unit.get()
-    return unit is not None and unit.tx is not None
-
-
 async def _connect(unit: _Unit) -> asyncpg.Connection:
     if unit.finished:
         raise RuntimeError("this unit of work already ended with its write_last statement")

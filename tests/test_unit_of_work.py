@@ -48,7 +48,6 @@ async def test_a_failing_commit_returns_its_connection_to_the_pool():
             with pytest.raises(Exception, match="duplicate key"):
                 async with db.unit_of_work():
                     await db.execute("INSERT INTO uow_deferred VALUES (1), (1)")  # fails only at COMMIT
-        assert not db.in_transaction()
         assert pool.get_idle_size() + (pool.get_max_size() - pool.get_size()) == idle_before
         # And the pool still works.
         assert await db.fetchval("SELECT 1") == 1
@@ -86,7 +85,6 @@ async def test_a_failing_commit_inside_a_request_leaves_its_connection_usable():
             with pytest.raises(Exception, match="duplicate key"):
                 async with db.unit_of_work():
                     await db.execute("INSERT INTO uow_deferred VALUES (1), (1)")
-            assert not db.in_transaction()
             async with db.unit_of_work():
                 await db.execute("INSERT INTO uow_deferred VALUES (2)")
         assert await db.fetchval("SELECT array_agg(id) FROM uow_deferred") == [2]
@@ -100,8 +98,9 @@ async def test_a_unit_of_plain_reads_and_one_last_write_needs_no_transaction_blo
     watcher = await db.engine().get_new_connection()
     try:
         async with db.unit_of_work():
-            assert await db.read_row("SELECT count(*) AS n FROM schedule_runs") is not None
-            assert not db.in_transaction()
+            read = await db.read_row("SELECT count(*) AS n, pg_backend_pid() AS pid FROM schedule_runs")
+            assert read is not None
+            assert await _server_state(watcher, read["pid"]) == "idle"  # no BEGIN reached the server
             await db.write_last(
                 "INSERT INTO schedule_runs (id, name, slot, claimed_at) VALUES (gen_random_uuid(), 'a', '1', now())"
                 " RETURNING id"
@@ -116,19 +115,29 @@ async def test_a_unit_of_plain_reads_and_one_last_write_needs_no_transaction_blo
 
 
 async def test_a_last_write_after_other_writes_is_part_of_the_transaction():
-    with pytest.raises(Boom):
-        async with db.unit_of_work():
-            await db.execute(
-                "INSERT INTO schedule_runs (id, name, slot, claimed_at) VALUES (gen_random_uuid(), 'a', '1', now())"
-            )
-            assert db.in_transaction()
-            assert await db.read_row("SELECT count(*) AS n FROM schedule_runs") == (1,)  # sees its own write
-            await db.write_last(
-                "INSERT INTO schedule_runs (id, name, slot, claimed_at) VALUES (gen_random_uuid(), 'b', '1', now())"
-                " RETURNING id"
-            )
-            raise Boom
+    watcher = await db.engine().get_new_connection()
+    try:
+        with pytest.raises(Boom):
+            async with db.unit_of_work():
+                await db.execute(
+                    "INSERT INTO schedule_runs (id, name, slot, claimed_at) VALUES (gen_random_uuid(), 'a', '1', now())"
+                )
+                pid = await db.fetchval("SELECT pg_backend_pid()")
+                assert await _server_state(watcher, pid) == "idle in transaction"
+                assert await db.read_row("SELECT count(*) AS n FROM schedule_runs") == (1,)  # sees its own write
+                await db.write_last(
+                    "INSERT INTO schedule_runs (id, name, slot, claimed_at)"
+                    " VALUES (gen_random_uuid(), 'b', '1', now()) RETURNING id"
+                )
+                raise Boom
+    finally:
+        await watcher.close()
     assert await db.fetchval("SELECT count(*) FROM schedule_runs") == 0
+
+
+async def _server_state(watcher, pid: int) -> str:
+    """What PostgreSQL says the backend is doing: 'idle', or 'idle in transaction' inside a BEGIN."""
+    return str(await watcher.fetchval("SELECT state FROM pg_stat_activity WHERE pid = $1", pid))
 
 
 async def test_a_unit_that_runs_no_statement_takes_no_connection():

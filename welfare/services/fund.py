@@ -249,6 +249,17 @@ async def request_disbursement(
     return await _disbursement(disbursement_id)
 
 
+async def _lock_for_decision(actor: CurrentUser, disbursement_id: UUID, *, action: str) -> DisbursementOut:
+    """The request, row-locked, as `actor` may decide it: still requested, and not their own (the two-person
+    rule, which the table's `two_person` check also holds)."""
+    current = await _disbursement(disbursement_id, for_update=True)
+    if current.status != "requested":
+        raise InvalidTransition(entity="disbursement", current=current.status, action=action)
+    if current.requested_by == actor.id:
+        raise Conflict("a second person must decide", code=SAME_PERSON_APPROVAL)
+    return current
+
+
 async def approve_disbursement(
     *, actor: CurrentUser, disbursement_id: UUID, decision_in: DecisionIn
 ) -> DisbursementOut:
@@ -257,11 +268,7 @@ async def approve_disbursement(
     current = await _visible_disbursement(actor, disbursement_id)
     await access.require_role(actor, current.community_id, "admin")
     fund = await ledger.lock_fund(community_id=current.community_id)
-    current = await _disbursement(disbursement_id, for_update=True)
-    if current.status != "requested":
-        raise InvalidTransition(entity="disbursement", current=current.status, action="approve")
-    if current.requested_by == actor.id:
-        raise Conflict("a second person must approve", code=SAME_PERSON_APPROVAL)
+    current = await _lock_for_decision(actor, disbursement_id, action="approve")
     balance = await ledger.fund_balance(community_id=current.community_id)
     if balance < current.amount_fen:
         raise InsufficientFunds(f"the fund holds {balance} fen; {current.amount_fen} fen requested")
@@ -299,15 +306,10 @@ async def approve_disbursement(
 
 
 async def reject_disbursement(*, actor: CurrentUser, disbursement_id: UUID, decision_in: DecisionIn) -> DisbursementOut:
-    """The second person turns the request down; like approving, never the requester (the table's `two_person`
-    check holds the same rule)."""
+    """The second person turns the request down; like approving, never the requester."""
     current = await _visible_disbursement(actor, disbursement_id)
     await access.require_role(actor, current.community_id, "admin")
-    current = await _disbursement(disbursement_id, for_update=True)
-    if current.status != "requested":
-        raise InvalidTransition(entity="disbursement", current=current.status, action="reject")
-    if current.requested_by == actor.id:
-        raise Conflict("a second person must decide", code=SAME_PERSON_APPROVAL)
+    current = await _lock_for_decision(actor, disbursement_id, action="reject")
     await db.execute(
         "UPDATE welfare_disbursements SET status = 'rejected', decided_by = $2, decided_at = now() WHERE id = $1",
         disbursement_id,
