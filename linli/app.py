@@ -22,7 +22,7 @@ from linli.auth.callers import keep_fresh
 from linli.auth.security import CurrentUser, build_jwt_auth
 from linli.errors import exception_handlers
 from linli.health import HealthController
-from linli.logging import configure_logging, request_id_middleware
+from linli.logging import RequestLog, configure_logging
 from linli.redis import close_redis
 from linli.settings import get_settings
 
@@ -78,15 +78,21 @@ def api_controllers() -> list[Any]:
     ]
 
 
-def _request_scope_middleware(app: ASGIApp) -> ASGIApp:
-    """Each HTTP request takes at most one database connection, shared by authentication and its unit of work."""
+def _request_middleware(app: ASGIApp) -> ASGIApp:
+    """Every HTTP request: its id on every log line and in X-Request-ID (`RequestLog`), and at most one database
+    connection, shared by authentication and its unit of work (`db.request_scope`). One layer for both: every
+    request pays for each layer it passes."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        async with db.request_scope():
-            await app(scope, receive, send)
+        record = RequestLog(scope)
+        try:
+            async with db.request_scope():
+                await app(scope, receive, record.wrap(send))
+        finally:
+            record.finish(scope)
 
     return middleware
 
@@ -94,7 +100,7 @@ def _request_scope_middleware(app: ASGIApp) -> ASGIApp:
 def _outermost(config: AppConfig) -> AppConfig:
     # After the JWT plugin has put its middleware first: authentication failures carry a request id too, and the
     # caller is loaded inside the request's database scope.
-    config.middleware[0:0] = [request_id_middleware, _request_scope_middleware]
+    config.middleware.insert(0, _request_middleware)
     return config
 
 

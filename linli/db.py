@@ -104,18 +104,24 @@ async def close_pool() -> None:
 _request_connection: ContextVar[list[asyncpg.Connection] | None] = ContextVar("linli_request_connection", default=None)
 
 
-@asynccontextmanager
-async def request_scope() -> AsyncIterator[None]:
+class request_scope:
     """Within it, statements outside a unit of work and the units of work themselves use one connection, taken
     from the pool when first needed and given back at the end. Not for code that runs statements concurrently
-    (`gather`) outside a unit of work; requests never do."""
-    held: list[asyncpg.Connection] = []
-    token = _request_connection.set(held)
-    try:
-        yield
-    finally:
-        _request_connection.reset(token)
-        for conn in held:
+    (`gather`) outside a unit of work; requests never do.
+
+    A class rather than an `@asynccontextmanager` generator: every request enters one, and the generator
+    machinery costs more than the work it wraps.
+    """
+
+    __slots__ = ("_held", "_token")
+
+    async def __aenter__(self) -> None:
+        self._held: list[asyncpg.Connection] = []
+        self._token = _request_connection.set(self._held)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        _request_connection.reset(self._token)
+        for conn in self._held:
             await _give_back(conn)
 
 
@@ -167,35 +173,40 @@ class _Unit:
 _unit: ContextVar[_Unit | None] = ContextVar("linli_unit_of_work", default=None)
 
 
-@asynccontextmanager
-async def unit_of_work() -> AsyncIterator[None]:
+class unit_of_work:
     """One transaction shared by every service called inside it; commits on success, rolls back on error.
 
     Nested use joins the outer unit of work. The transaction opens with the first statement, so a unit that
     turns out to need none costs nothing; and a unit made only of plain reads (`read_row`) and one final write
     (`write_last`) sends no BEGIN or COMMIT at all: PostgreSQL makes a single statement atomic by itself.
+    (A class, like `request_scope`, because every request enters one.)
     """
-    if _unit.get() is not None:
-        yield
-        return
-    unit = _Unit()
-    token = _unit.set(unit)
-    try:
+
+    __slots__ = ("_token", "_unit")
+
+    async def __aenter__(self) -> None:
+        self._unit: _Unit | None = None
+        if _unit.get() is None:
+            self._unit = _Unit()
+            self._token = _unit.set(self._unit)
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
+        unit = self._unit
+        if unit is None:  # joined an outer unit of work, which decides
+            return
         try:
-            yield
-        except BaseException:
             if unit.tx is not None:
-                with contextlib.suppress(Exception):
-                    await unit.tx.rollback()
-            raise
-        if unit.tx is not None:
-            # A COMMIT can fail too (a deferred constraint, a serialization failure): the error propagates, and
-            # the connection still goes back below.
-            await unit.tx.commit()
-    finally:
-        _unit.reset(token)
-        if unit.owned and unit.conn is not None:
-            await _give_back(unit.conn)
+                if exc_type is not None:
+                    with contextlib.suppress(Exception):
+                        await unit.tx.rollback()
+                else:
+                    # A COMMIT can fail too (a deferred constraint, a serialization failure): the error
+                    # propagates, and the connection still goes back below.
+                    await unit.tx.commit()
+        finally:
+            _unit.reset(self._token)
+            if unit.owned and unit.conn is not None:
+                await _give_back(unit.conn)
 
 
 async def _connect(unit: _Unit) -> asyncpg.Connection:

@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 import structlog
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope, Send
 
 from linli.settings import get_settings
 
@@ -45,43 +45,47 @@ def request_id_of(scope: Scope) -> str:
     """
     state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
     if "request_id" not in state:
-        incoming = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")[:64]
+        # ASGI header names are lower-case; a plain scan beats building a dict of every header per request.
+        incoming = next((v for k, v in scope.get("headers", ()) if k == b"x-request-id"), b"").decode("latin-1")[:64]
         state["request_id"] = incoming if incoming.replace("-", "").isalnum() else uuid.uuid4().hex
     return str(state["request_id"])
 
 
-def request_id_middleware(app: ASGIApp) -> ASGIApp:
-    """Takes X-Request-ID from the client (or makes one), binds it to every log line, echoes it back."""
+class RequestLog:
+    """One HTTP request's log context: its id bound to every log line, echoed as X-Request-ID, and a closing
+    `request` line with status and duration. The app's outermost middleware opens one per request
+    (`linli.app`), around the request's database scope, so the two cost one middleware layer, not two."""
 
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        request_id = request_id_of(scope)
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-        started = time.perf_counter()
-        status = 500
+    __slots__ = ("_header", "request_id", "started", "status")
+
+    def __init__(self, scope: Scope) -> None:
+        self.request_id = request_id_of(scope)
+        self._header = (b"x-request-id", self.request_id.encode())
+        structlog.contextvars.bind_contextvars(request_id=self.request_id)
+        self.started = time.perf_counter()
+        self.status = 500
+
+    def wrap(self, send: Send) -> Send:
+        """`send`, noting the status and adding X-Request-ID unless the response has set it (problem responses
+        of unmatched routes do, see linli.errors)."""
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
             if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = list(message.get("headers", []))
+                self.status = message["status"]
+                headers = list(message.get("headers", ()))
                 if not any(name.lower() == b"x-request-id" for name, _ in headers):
-                    headers.append((b"x-request-id", request_id.encode()))
+                    headers.append(self._header)
                 message["headers"] = headers
             await send(message)
 
-        try:
-            await app(scope, receive, send_with_id)
-        finally:
-            log.info(
-                "request",
-                method=scope.get("method"),
-                path=scope.get("path"),
-                status=status,
-                ms=round((time.perf_counter() - started) * 1000, 1),
-            )
-            structlog.contextvars.unbind_contextvars("request_id")
+        return send_with_id
 
-    return middleware
+    def finish(self, scope: Scope) -> None:
+        log.info(
+            "request",
+            method=scope.get("method"),
+            path=scope.get("path"),
+            status=self.status,
+            ms=round((time.perf_counter() - self.started) * 1000, 1),
+        )
+        structlog.contextvars.unbind_contextvars("request_id")
