@@ -9,7 +9,13 @@ In one run:
   3. loads each with wrk (Debian's `wrk`; a Lua script sends `POST /api/v1/bookings` bodies with a random slot
      and a per-request bearer token of a random resident) at 32 connections;
   4. prints requests/s of both, the ratio, p50/p99, 201/409 counts and the overbookings found in the database
-     (places booked beyond capacity, or a slot counter that disagrees with its bookings): must be 0.
+     (places booked beyond capacity, or a slot counter that disagrees with its bookings): must be 0;
+  5. prints every round too, with what sets its tail: how wrk's connections were split between the API processes
+     (fixed at connect time; the busier process sets the p99) and how long PostgreSQL's WAL fsyncs took, which
+     every commit waits for (`pg_stat_wal`, timed in the scratch database only).
+
+`--no-sync-commit` is a diagnostic, not how Linli runs: the scratch database commits without waiting for the
+disk (`synchronous_commit = off`, both contenders alike), to show how much of the tail is the disk's.
 
 `--full` runs the issue's full size (3 rounds of 30 s per contender). Needs PostgreSQL (LINLI_BENCH_ADMIN_DSN,
 default the local one), Redis (LINLI_BENCH_REDIS_URL) and wrk on PATH (`apt-get install -y wrk`).
@@ -35,9 +41,11 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
+import psutil
 
 from bench.scratch import create_database, drop_database
 
@@ -185,12 +193,62 @@ def cpu_seconds(session_id: int) -> float:
     return total / tick
 
 
+def connection_split(session_id: int, port: int) -> list[int]:
+    """Established connections on `port` held by each API process of a contender's session, busiest first."""
+    counts = []
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, OSError):
+            if os.getsid(proc.pid) != session_id:
+                continue
+            held = sum(
+                1
+                for c in proc.net_connections(kind="tcp")
+                if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == port
+            )
+            if held:
+                counts.append(held)
+    return sorted(counts, reverse=True)
+
+
+async def wal_syncs(dsn: str) -> tuple[int, float] | None:
+    """(WAL fsyncs so far, ms spent in the timed ones): None where the server has no pg_stat_wal (before 14)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        row = await conn.fetchrow("SELECT wal_sync, wal_sync_time FROM pg_stat_wal")
+    except asyncpg.PostgresError:
+        return None
+    finally:
+        await conn.close()
+    return int(row["wal_sync"]), float(row["wal_sync_time"])
+
+
+async def tune_scratch(dsn: str, name: str, *, sync_commit: bool) -> None:
+    """Time WAL fsyncs in the scratch database (superuser only: else the rounds just print no fsync times)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        with contextlib.suppress(asyncpg.PostgresError):
+            await conn.execute(f'ALTER DATABASE "{name}" SET track_wal_io_timing = on')
+        if not sync_commit:
+            await conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+    finally:
+        await conn.close()
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
 def _ms(value: str) -> float:
     number, unit = re.match(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def run_wrk(base: str, script: Path, *, connections: int, duration: int, threads: int) -> dict[str, float]:
+def run_wrk(
+    base: str, script: Path, *, connections: int, duration: int, threads: int, session_id: int | None = None
+) -> dict[str, Any]:
+    """One wrk round; with `session_id`, also how its connections were split between the contender's processes."""
     cmd = [
         "wrk",
         f"-t{threads}",
@@ -203,7 +261,14 @@ def run_wrk(base: str, script: Path, *, connections: int, duration: int, threads
         str(script),
         f"{base}/api/v1/bookings",
     ]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    split: list[int] = []
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as wrk:
+        if session_id is not None:
+            time.sleep(min(1.5, duration / 2))  # wrk has opened all its connections by now
+            split = connection_split(session_id, int(base.rsplit(":", 1)[1]))
+        out, err = wrk.communicate()
+    if wrk.returncode:
+        raise RuntimeError(f"wrk failed: {err}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
@@ -216,6 +281,7 @@ def run_wrk(base: str, script: Path, *, connections: int, duration: int, threads
         "p50_ms": _ms(lat["50"]),
         "p99_ms": _ms(lat["99"]),
         "socket_errors": 1 if errors else 0,
+        "split": split,
     }
 
 
@@ -251,6 +317,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="API processes of each contender")
     parser.add_argument("--full", action="store_true", help="the issue's full size: 30 s per contender")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument(
+        "--no-sync-commit",
+        action="store_true",
+        help="diagnostic: commits do not wait for the disk (both contenders), to see the disk's share of the tail",
+    )
     args = parser.parse_args(argv)
     if args.full:
         args.duration, args.rounds = max(args.duration, 30), max(args.rounds, 3)
@@ -260,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
 
     name = f"linli_bench_booking_{uuid.uuid4().hex[:8]}"
     dsn = asyncio.run(create_database(name))
+    asyncio.run(tune_scratch(dsn, name, sync_commit=not args.no_sync_commit))
     tmp = Path(tempfile.mkdtemp(prefix="linli-bench-booking-"))
     env = {
         **os.environ,
@@ -321,7 +393,8 @@ def main(argv: list[str] | None = None) -> int:
             "warning",
             "--no-access-log",
         ]
-        results: dict[str, dict[str, float]] = {}
+        results: dict[str, dict[str, Any]] = {}
+        rounds: list[tuple[str, int, dict[str, Any]]] = []
         # Both contenders run in the same run, one after the other on the same machine and database.
         with (
             process(api_cmd, env, tmp / "api.log", f"http://127.0.0.1:{app_port}/health/ready") as app_session,
@@ -340,17 +413,25 @@ def main(argv: list[str] | None = None) -> int:
                 )
             # Rounds alternate between the contenders so a noisy neighbour hurts both alike; the best round of
             # each is reported.
-            for _ in range(args.rounds):
+            for number in range(1, args.rounds + 1):
                 for label, port in ports.items():
                     cpu_before = cpu_seconds(sessions[label])
+                    wal_before = asyncio.run(wal_syncs(dsn))
                     r = run_wrk(
                         f"http://127.0.0.1:{port}",
                         scripts[label],
                         connections=args.connections,
                         duration=args.duration,
                         threads=args.threads,
+                        session_id=sessions[label],
                     )
                     r["cpu_ms_per_request"] = (cpu_seconds(sessions[label]) - cpu_before) * 1000 / r["requests"]
+                    wal_after = asyncio.run(wal_syncs(dsn))
+                    if wal_before is not None and wal_after is not None:
+                        syncs = wal_after[0] - wal_before[0]
+                        r["fsyncs_per_request"] = syncs / r["requests"]
+                        r["fsync_ms"] = (wal_after[1] - wal_before[1]) / syncs if syncs else 0.0
+                    rounds.append((label, number, r))
                     if label not in results or r["rps"] > results[label]["rps"]:
                         results[label] = r
         audits = {
@@ -377,6 +458,23 @@ def main(argv: list[str] | None = None) -> int:
             f"{int(r['requests']):9d} {int(r['non_2xx']):8d} {a['booked']:8d} {a['overbooked']:10d} "
             f"{a['mismatched']:10d}"
         )
+    print()
+    print("every round (split: wrk's connections held by each API process; fsync: PostgreSQL's WAL fsyncs per")
+    print("booking and their mean time, which each commit waits for; 0 ms where the server does not time them)")
+    print(
+        f"{'':10} {'round':>5} {'split':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'fsync/req':>9} {'fsync ms':>8}"
+    )
+    for label, number, r in rounds:
+        split = "/".join(str(n) for n in r["split"]) or "?"
+        print(
+            f"{label:10} {number:5d} {split:>9} {r['rps']:9.1f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
+            f"{r.get('fsyncs_per_request', 0.0):9.2f} {r.get('fsync_ms', 0.0):8.2f}"
+        )
+    for label in ("linli", "baseline"):
+        p99s = [r["p99_ms"] for lab, _, r in rounds if lab == label]
+        print(f"median p99 {label}: {_median(p99s):.1f} ms over {len(p99s)} rounds")
+    if args.no_sync_commit:
+        print("diagnostic run: synchronous_commit = off (commits did not wait for the disk; not how Linli runs)")
     ratio = results["linli"]["rps"] / results["baseline"]["rps"]
     cpu_ratio = results["baseline"]["cpu_ms_per_request"] / results["linli"]["cpu_ms_per_request"]
     overbookings = sum(a["overbooked"] + a["mismatched"] for a in audits.values())
