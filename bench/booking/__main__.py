@@ -11,8 +11,9 @@ In one run:
   4. prints requests/s of both, the ratio, p50/p99, 201/409 counts and the overbookings found in the database
      (places booked beyond capacity, or a slot counter that disagrees with its bookings): must be 0;
   5. prints every round too, with what sets its tail: how wrk's connections were split between the API processes
-     (fixed at connect time; the busier process sets the p99) and how long PostgreSQL's WAL fsyncs took, which
-     every commit waits for (`pg_stat_wal`, timed in the scratch database only).
+     (fixed at connect time; the busier process sets the p99), how long PostgreSQL's WAL fsyncs took, which
+     every commit waits for (`pg_stat_wal`, timed in the scratch database only), and how the disk itself
+     answered meanwhile (`DiskProbe`: an fdatasync every 10 ms).
 
 `--no-sync-commit` is a diagnostic, not how Linli runs: the scratch database commits without waiting for the
 disk (`synchronous_commit = off`, both contenders alike), to show how much of the tail is the disk's.
@@ -36,6 +37,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -234,6 +236,45 @@ async def tune_scratch(dsn: str, name: str, *, sync_commit: bool) -> None:
         await conn.close()
 
 
+class DiskProbe:
+    """While a round runs, times an 8 kB write + fdatasync every 10 ms in `folder` (the machine's disk, as
+    PostgreSQL's WAL sees it when both live there): a commit waits for one such flush, so a stalled disk shows
+    here as the same stall in the contenders' p99. Its 100 flushes/s are a few percent of the round's."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / "fsync-probe"
+        self.latencies_ms: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        block = b"\0" * 8192
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            n = 0
+            while not self._stop.wait(0.01):
+                os.pwrite(fd, block, (n % 128) * 8192)
+                started = time.perf_counter()
+                os.fdatasync(fd)
+                self.latencies_ms.append((time.perf_counter() - started) * 1000)
+                n += 1
+        finally:
+            os.close(fd)
+
+    def __enter__(self) -> DiskProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.path.unlink(missing_ok=True)
+
+    def p99_and_max(self) -> tuple[float, float]:
+        ordered = sorted(self.latencies_ms) or [0.0]
+        return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], ordered[-1]
+
+
 def _median(values: list[float]) -> float:
     ordered = sorted(values)
     mid = len(ordered) // 2
@@ -417,14 +458,16 @@ def main(argv: list[str] | None = None) -> int:
                 for label, port in ports.items():
                     cpu_before = cpu_seconds(sessions[label])
                     wal_before = asyncio.run(wal_syncs(dsn))
-                    r = run_wrk(
-                        f"http://127.0.0.1:{port}",
-                        scripts[label],
-                        connections=args.connections,
-                        duration=args.duration,
-                        threads=args.threads,
-                        session_id=sessions[label],
-                    )
+                    with DiskProbe(tmp) as probe:
+                        r = run_wrk(
+                            f"http://127.0.0.1:{port}",
+                            scripts[label],
+                            connections=args.connections,
+                            duration=args.duration,
+                            threads=args.threads,
+                            session_id=sessions[label],
+                        )
+                    r["disk_p99_ms"], r["disk_max_ms"] = probe.p99_and_max()
                     r["cpu_ms_per_request"] = (cpu_seconds(sessions[label]) - cpu_before) * 1000 / r["requests"]
                     wal_after = asyncio.run(wal_syncs(dsn))
                     if wal_before is not None and wal_after is not None:
@@ -459,16 +502,19 @@ def main(argv: list[str] | None = None) -> int:
             f"{a['mismatched']:10d}"
         )
     print()
-    print("every round (split: wrk's connections held by each API process; fsync: PostgreSQL's WAL fsyncs per")
-    print("booking and their mean time, which each commit waits for; 0 ms where the server does not time them)")
+    print("every round: split, wrk's connections held by each API process; fsync/req and ms, PostgreSQL's WAL fsyncs")
+    print("per booking and their mean time (0 where the server does not time them), which each commit waits for;")
+    print("disk p99 / max, an 8 kB write + fdatasync every 10 ms beside them (a stalled disk stalls every commit)")
     print(
-        f"{'':10} {'round':>5} {'split':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'fsync/req':>9} {'fsync ms':>8}"
+        f"{'':10} {'round':>5} {'split':>7} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'fsync/req':>9} {'fsync ms':>8}"
+        f" {'disk p99 / max ms':>17}"
     )
     for label, number, r in rounds:
         split = "/".join(str(n) for n in r["split"]) or "?"
         print(
-            f"{label:10} {number:5d} {split:>9} {r['rps']:9.1f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
+            f"{label:10} {number:5d} {split:>7} {r['rps']:8.1f} {r['p50_ms']:7.1f} {r['p99_ms']:7.1f} "
             f"{r.get('fsyncs_per_request', 0.0):9.2f} {r.get('fsync_ms', 0.0):8.2f}"
+            f" {r['disk_p99_ms']:8.1f} / {r['disk_max_ms']:6.1f}"
         )
     for label in ("linli", "baseline"):
         p99s = [r["p99_ms"] for lab, _, r in rounds if lab == label]
