@@ -71,6 +71,26 @@ end
 """
 
 
+def migrated_env(dsn: str) -> dict[str, str]:
+    """Migrate the scratch database at `dsn`; returns the environment the contenders run with (this process's
+    settings follow it too, so tokens are signed with the bench's secret)."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "REDIS_URL": REDIS_URL,
+        "LINLI_REDIS_NAMESPACE": f"linli-bench-{uuid.uuid4().hex[:6]}",
+        "LINLI_SECRET_KEY": SECRET,
+        "LINLI_LOG_LEVEL": "WARNING",
+        "PICCOLO_CONF": "linli.piccolo_conf",
+    }
+    os.environ.update({"LINLI_SECRET_KEY": SECRET, "DATABASE_URL": dsn, "REDIS_URL": REDIS_URL})
+    subprocess.run([sys.executable, "-m", "linli.cli", "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
+    from linli.settings import reload_settings
+
+    reload_settings()
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -374,23 +394,8 @@ def main(argv: list[str] | None = None) -> int:
     dsn = asyncio.run(create_database(name))
     asyncio.run(tune_scratch(dsn, name, sync_commit=not args.no_sync_commit))
     tmp = Path(tempfile.mkdtemp(prefix="linli-bench-booking-"))
-    env = {
-        **os.environ,
-        "DATABASE_URL": dsn,
-        "REDIS_URL": REDIS_URL,
-        "LINLI_REDIS_NAMESPACE": f"linli-bench-{uuid.uuid4().hex[:6]}",
-        "LINLI_SECRET_KEY": SECRET,
-        "LINLI_LOG_LEVEL": "WARNING",
-        "PICCOLO_CONF": "linli.piccolo_conf",
-    }
-    os.environ.update({"LINLI_SECRET_KEY": SECRET, "DATABASE_URL": dsn, "REDIS_URL": REDIS_URL})
     try:
-        subprocess.run(
-            [sys.executable, "-m", "linli.cli", "migrate"], env=env, cwd=ROOT, check=True, capture_output=True
-        )
-        from linli.settings import reload_settings
-
-        reload_settings()
+        env = migrated_env(dsn)
         tokens, app_slots, raw_slots = asyncio.run(
             seed(dsn, residents=args.residents, slots=args.slots, capacity=args.capacity)
         )

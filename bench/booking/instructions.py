@@ -28,7 +28,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.booking.__main__ import REDIS_URL, ROOT, SECRET, seed
+from bench.booking.__main__ import ROOT, migrated_env, seed
 from bench.scratch import create_database, drop_database
 
 CONTENDERS = ("linli", "baseline")
@@ -191,23 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     name = f"linli_bench_instr_{uuid.uuid4().hex[:8]}"
     dsn = asyncio.run(create_database(name))
     tmp = Path(tempfile.mkdtemp(prefix="linli-bench-instructions-"))
-    env = {
-        **os.environ,
-        "DATABASE_URL": dsn,
-        "REDIS_URL": REDIS_URL,
-        "LINLI_REDIS_NAMESPACE": f"linli-bench-{uuid.uuid4().hex[:6]}",
-        "LINLI_SECRET_KEY": SECRET,
-        "LINLI_LOG_LEVEL": "WARNING",
-        "PICCOLO_CONF": "linli.piccolo_conf",
-    }
-    os.environ.update({"LINLI_SECRET_KEY": SECRET, "DATABASE_URL": dsn, "REDIS_URL": REDIS_URL})
     try:
-        subprocess.run(
-            [sys.executable, "-m", "linli.cli", "migrate"], env=env, cwd=ROOT, check=True, capture_output=True
-        )
-        from linli.settings import reload_settings
-
-        reload_settings()
+        env = migrated_env(dsn)
         # Enough places that no slot fills: every measured request is a real booking.
         tokens, app_slots, raw_slots = asyncio.run(seed(dsn, residents=300, slots=40, capacity=1_000_000))
         inputs = tmp / "inputs.json"
