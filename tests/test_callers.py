@@ -89,3 +89,15 @@ def test_a_read_that_raced_a_change_is_not_remembered():
     assert cache.get(user_id) == "fresh"
     cache.set_live(False)
     assert cache.get(user_id) is None
+
+
+async def test_residents_asking_at_once_each_hear_about_themselves(client, live_server):
+    # Every handler's `user` is read from the scope of the request it serves; requests racing on the same API
+    # processes (and, in-process, on the same event loop) must never see each other's caller.
+    people = [await sign_up(client, f"居民{i}") for i in range(12)]
+    asks = [person for person in people for _ in range(5)]
+    async with httpx.AsyncClient(base_url=live_server, timeout=30) as http:
+        for asker in (http, client):
+            replies = await asyncio.gather(*(asker.get("/api/v1/me", headers=p.headers) for p in asks))
+            assert [r.status_code for r in replies] == [200] * len(asks)
+            assert [r.json()["id"] for r in replies] == [p.id for p in asks]
