@@ -34,6 +34,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -200,28 +201,32 @@ def process(args: list[str], env: dict[str, str], log: Path, ready_url: str) -> 
                     proc.wait()
 
 
+def session_processes(session_id: int) -> Iterator[psutil.Process]:
+    """The live processes of a session: a contender's supervisor and its API workers."""
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, OSError):
+            if os.getsid(proc.pid) == session_id:
+                yield proc
+
+
 def cpu_seconds(session_id: int) -> float:
-    """User + system CPU of every live process in a session (a contender's supervisor and its API workers).
+    """User + system CPU of every live process in a session.
 
     Less noisy than requests/s on a shared machine: what one booking costs the API processes, whatever else ran.
     """
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[3]) == session_id:  # fields after the name: state ppid pgrp session utime(11) stime(12)
-                total += int(fields[11]) + int(fields[12])
-    return total / tick
+    total = 0.0
+    for proc in session_processes(session_id):
+        with contextlib.suppress(psutil.Error):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 def connection_split(session_id: int, port: int) -> list[int]:
     """Established connections on `port` held by each API process of a contender's session, busiest first."""
     counts = []
-    for proc in psutil.process_iter():
-        with contextlib.suppress(psutil.Error, OSError):
-            if os.getsid(proc.pid) != session_id:
-                continue
+    for proc in session_processes(session_id):
+        with contextlib.suppress(psutil.Error):
             held = sum(
                 1
                 for c in proc.net_connections(kind="tcp")
@@ -293,12 +298,6 @@ class DiskProbe:
     def p99_and_max(self) -> tuple[float, float]:
         ordered = sorted(self.latencies_ms) or [0.0]
         return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], ordered[-1]
-
-
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def _ms(value: str) -> float:
@@ -523,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     for label in ("linli", "baseline"):
         p99s = [r["p99_ms"] for lab, _, r in rounds if lab == label]
-        print(f"median p99 {label}: {_median(p99s):.1f} ms over {len(p99s)} rounds")
+        print(f"median p99 {label}: {statistics.median(p99s):.1f} ms over {len(p99s)} rounds")
     if args.no_sync_commit:
         print("diagnostic run: synchronous_commit = off (commits did not wait for the disk; not how Linli runs)")
     ratio = results["linli"]["rps"] / results["baseline"]["rps"]

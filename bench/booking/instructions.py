@@ -28,6 +28,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import uvloop
+
 from bench.booking.__main__ import ROOT, migrated_env, seed
 from bench.scratch import create_database, drop_database
 
@@ -172,14 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.drive:
-        try:
-            import uvloop  # the event loop `linli serve` runs on
-
-            runner: Any = uvloop.run
-        except ImportError:
-            runner = asyncio.run
         inputs = json.loads(args.inputs.read_text())
-        statuses = runner(
+        statuses = uvloop.run(  # the event loop `linli serve` runs on (uvicorn[standard])
             _drive(args.drive, inputs, warm=args.warm, requests=args.requests, concurrency=args.concurrency)
         )
         print("statuses", json.dumps(statuses), flush=True)
