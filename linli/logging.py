@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
-import uuid
 from typing import Any
 
 import structlog
@@ -46,8 +46,13 @@ def request_id_of(scope: Scope) -> str:
     state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
     if "request_id" not in state:
         # ASGI header names are lower-case; a plain scan beats building a dict of every header per request.
-        incoming = next((v for k, v in scope.get("headers", ()) if k == b"x-request-id"), b"").decode("latin-1")[:64]
-        state["request_id"] = incoming if incoming.replace("-", "").isalnum() else uuid.uuid4().hex
+        incoming = ""
+        for name, value in scope.get("headers", ()):
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")[:64]
+                break
+        # 128 random bits as 32 hex digits, like uuid4().hex without building a UUID (a tenth of the cost).
+        state["request_id"] = incoming if incoming.replace("-", "").isalnum() else os.urandom(16).hex()
     return str(state["request_id"])
 
 
