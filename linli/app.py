@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any, cast
 
 from litestar import Litestar, Router
-from litestar.config.app import AppConfig
 from litestar.di import Provide
-from litestar.exceptions import ImproperlyConfiguredException
+from litestar.exceptions import HTTPException, ImproperlyConfiguredException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -21,7 +20,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from linli import db
 from linli.auth.callers import keep_fresh
-from linli.auth.security import CurrentUser, build_jwt_auth
+from linli.auth.security import Authenticator, CurrentUser
 from linli.errors import exception_handlers
 from linli.health import HealthController
 from linli.logging import RequestLog, configure_logging
@@ -90,43 +89,44 @@ def api_controllers() -> list[Any]:
     ]
 
 
-def _request_middleware(app: ASGIApp) -> ASGIApp:
+def request_middleware(authenticate: Authenticator) -> Callable[[ASGIApp], ASGIApp]:
     """Every HTTP request: its id on every log line and in X-Request-ID (`RequestLog`), at most one database
-    connection, shared by authentication and its unit of work (`db.request_scope`), and its scope for the `user`
-    dependency. One layer for all: every request pays for each layer it passes."""
+    connection, shared by authentication and its unit of work (`db.request_scope`), its caller (`authenticate`)
+    and its scope for the `user` dependency. One layer for all: every request pays for each layer it passes."""
 
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        record = RequestLog(scope)
-        serving = _serving.set(scope)
-        try:
-            async with db.request_scope():
-                await app(scope, receive, record.wrap(send))
-        finally:
-            _serving.reset(serving)
-            record.finish(scope)
+    def wrap(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            record = RequestLog(scope)
+            serving = _serving.set(scope)
+            try:
+                async with db.request_scope():
+                    await authenticate(scope)
+                    await app(scope, receive, record.wrap(send))
+            except HTTPException as exc:
+                # Answered by the app's exception handler outside this layer: log the status it will send.
+                record.status = exc.status_code
+                raise
+            finally:
+                _serving.reset(serving)
+                record.finish(scope)
 
-    return middleware
+        return middleware
 
-
-def _outermost(config: AppConfig) -> AppConfig:
-    # After the JWT plugin has put its middleware first: authentication failures carry a request id too, and the
-    # caller is loaded inside the request's database scope.
-    config.middleware.insert(0, _request_middleware)
-    return config
+    return wrap
 
 
 def create_app() -> Litestar:
     settings = get_settings()
     configure_logging()
-    jwt_auth = build_jwt_auth()
+    authenticate = Authenticator(secret=settings.secret_key.get_secret_value())
     api = Router(path="/api/v1", route_handlers=api_controllers())
     return Litestar(
         route_handlers=[api, HealthController],
         lifespan=[_lifespan],
-        on_app_init=[jwt_auth.on_app_init, _outermost],
+        middleware=[request_middleware(authenticate)],
         dependencies={"user": Provide(_current_user, sync_to_thread=False)},
         exception_handlers=exception_handlers,
         request_max_body_size=settings.max_body_bytes,
@@ -136,6 +136,7 @@ def create_app() -> Litestar:
             description="Community services, volunteers and the welfare fund. Errors are RFC 9457 problem+json.",
             path="/schema",
             render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin()],
+            security=[{"BearerToken": []}],  # every operation but the public ones (see Authenticator)
             components=Components(
                 security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
             ),

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import jwt
 
@@ -193,3 +194,46 @@ async def test_failed_logins_open_a_window_that_expires(client):
     ttl = await redis_client().ttl(key)
     assert 0 < ttl <= get_settings().login_window_seconds
     assert await redis_client().get(key) == b"1"
+
+
+def _fill(path: str) -> str:
+    """A concrete path for a route template: a fresh id for each uuid parameter, a plausible value otherwise."""
+
+    def value(match: re.Match[str]) -> str:
+        kind = match.group(2)
+        return str(uuid4()) if kind == "uuid" else "1" if kind == "int" else "x"
+
+    return re.sub(r"\{(\w+):(\w+)\}", value, path)
+
+
+async def test_every_route_that_is_not_public_refuses_a_caller_without_a_valid_token(app, client):
+    # Secure by default: a handler is reachable without a token only if it says `public=True` (or its path is one
+    # of the sign-up, sign-in, health and schema paths). Walk every route the app serves, with no token and with
+    # a forged one: each answers 401 before its handler runs, whatever the path's ids or the body.
+    from linli.auth.security import PUBLIC_OPT_KEY, PUBLIC_PATHS
+
+    public_paths = re.compile("|".join(PUBLIC_PATHS))
+    forged = jwt.encode(
+        {"sub": str(UUID(int=1)), "exp": int(time.time()) + 600}, "not-our-key-" + "k" * 40, algorithm="HS256"
+    )
+    checked = 0
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            if handler.opt.get(PUBLIC_OPT_KEY) or public_paths.match(route.path):
+                continue
+            for method in sorted(handler.http_methods - {"OPTIONS", "HEAD"}):
+                path = _fill(route.path)
+                for headers in ({}, {"Authorization": f"Bearer {forged}"}):
+                    r = await client.request(method, path, headers=headers, json={})
+                    assert r.status_code == 401, (method, route.path, headers, r.text)
+                    assert r.json()["code"] in {"unauthorized", "token_invalid"}
+                checked += 1
+    assert checked > 100  # the walk really visited the API
+
+
+async def test_public_pages_answer_without_a_token_and_the_schema_asks_for_a_bearer_token(client):
+    assert (await client.get("/api/v1/communities")).status_code == 200  # public=True
+    assert (await client.get("/health/live")).status_code == 200  # a public path
+    schema = (await client.get("/schema/openapi.json")).json()
+    assert schema["security"] == [{"BearerToken": []}]
+    assert schema["components"]["securitySchemes"]["BearerToken"]["scheme"].lower() == "bearer"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.security.jwt import JWTAuth, Token
+from litestar.types import Scope
 
 from linli import db
 from linli.auth.callers import CALLERS
@@ -101,7 +103,9 @@ async def load_user(user_id: UUID) -> CurrentUser | None:
     return user
 
 
-async def _retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser | None:
+async def _retrieve_user(
+    token: Token, connection: ASGIConnection[Any, Any, Any, Any] | None = None
+) -> CurrentUser | None:
     try:
         user_id = UUID(token.sub)
     except ValueError:
@@ -116,9 +120,13 @@ PUBLIC_PATHS = [
     "^/api/v1/auth/token$",
     "^/api/v1/public/",
 ]
+# A route handler marked `public=True` needs no token either.
+PUBLIC_OPT_KEY = "public"
 
 
 def build_jwt_auth() -> JWTAuth[CurrentUser, Token]:
+    """Litestar's JWT configuration: it signs our tokens (`create_access_token`). Requests are authenticated by
+    `Authenticator`, which applies the same rules."""
     settings = get_settings()
     return JWTAuth[CurrentUser, Token](
         retrieve_user_handler=_retrieve_user,
@@ -126,8 +134,53 @@ def build_jwt_auth() -> JWTAuth[CurrentUser, Token]:
         token_secret=settings.secret_key.get_secret_value(),
         default_token_expiration=settings.token_lifetime,
         exclude=PUBLIC_PATHS,
-        exclude_opt_key="public",
+        exclude_opt_key=PUBLIC_OPT_KEY,
     )
+
+
+class Authenticator:
+    """Who is calling: every request to a route that is not public carries `Authorization: Bearer <JWT>` of a
+    known user, or is refused with 401 before its handler runs.
+
+    The rules of Litestar's JWT middleware (`JWTAuth` above: HS256 with the settings' secret, `exp` checked,
+    public paths and `public=True` handlers and OPTIONS exempt, `scope["user"]` and `scope["auth"]` set), run
+    by the app's one request middleware (`linli.app`) instead of as a layer of their own: that layer parsed
+    every header into a Litestar `Headers` and wrapped the request in an `ASGIConnection` on each request.
+    """
+
+    __slots__ = ("_public_paths", "_secret")
+
+    def __init__(self, *, secret: str) -> None:
+        self._secret = secret
+        self._public_paths = re.compile("|".join(PUBLIC_PATHS))
+
+    def exempt(self, scope: Scope) -> bool:
+        handler = scope.get("route_handler")
+        return (
+            scope.get("method") == "OPTIONS"
+            or (handler is not None and bool(handler.opt.get(PUBLIC_OPT_KEY)))
+            or self._public_paths.match(scope["path"]) is not None
+        )
+
+    async def __call__(self, scope: Scope) -> None:
+        """Put the caller in `scope`, or raise NotAuthorizedException (401 `unauthorized` / `token_invalid`)."""
+        if self.exempt(scope):
+            return
+        header = b""
+        for name, value in scope["headers"]:  # ASGI servers hand header names over in lower case
+            if name == b"authorization":
+                header = value
+                break
+        if not header:
+            raise NotAuthorizedException("No JWT token found in request header")
+        # Like Litestar's: the scheme word is not checked, the token is what follows the first space.
+        encoded = header.decode("latin-1").partition(" ")[2]
+        token = VerifiedToken.decode(encoded, self._secret, "HS256")  # raises NotAuthorizedException if invalid
+        user = await _retrieve_user(token)
+        if user is None:
+            raise NotAuthorizedException()
+        scope["user"] = user
+        scope["auth"] = token
 
 
 def create_access_token(user_id: UUID) -> str:
