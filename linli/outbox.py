@@ -16,10 +16,13 @@ from uuid import UUID, uuid4
 
 from linli import db
 
+# One encoder for every payload: `json.dumps` with options builds a new JSONEncoder on each call.
+_payload_json = json.JSONEncoder(default=str, ensure_ascii=False).encode
+
 
 def event_values(*, topic: str, payload: dict[str, Any]) -> tuple[UUID, str, str]:
     """(id, topic, JSON payload) of a new event, for `emit` or `insert_event_sql` in a larger statement."""
-    return uuid4(), topic, json.dumps(payload, default=str, ensure_ascii=False)
+    return uuid4(), topic, _payload_json(payload)
 
 
 def insert_event_sql(first_param: int) -> str:
