@@ -125,16 +125,14 @@ PUBLIC_OPT_KEY = "public"
 
 
 def build_jwt_auth() -> JWTAuth[CurrentUser, Token]:
-    """Litestar's JWT configuration: it signs our tokens (`create_access_token`). Requests are authenticated by
-    `Authenticator`, which applies the same rules."""
+    """Litestar's JWT configuration, which signs our tokens (`create_access_token`); requests are checked by
+    `Authenticator`, not by its middleware."""
     settings = get_settings()
     return JWTAuth[CurrentUser, Token](
         retrieve_user_handler=_retrieve_user,
         token_cls=VerifiedToken,
         token_secret=settings.secret_key.get_secret_value(),
         default_token_expiration=settings.token_lifetime,
-        exclude=PUBLIC_PATHS,
-        exclude_opt_key=PUBLIC_OPT_KEY,
     )
 
 
@@ -142,10 +140,10 @@ class Authenticator:
     """Who is calling: every request to a route that is not public carries `Authorization: Bearer <JWT>` of a
     known user, or is refused with 401 before its handler runs.
 
-    The rules of Litestar's JWT middleware (`JWTAuth` above: HS256 with the settings' secret, `exp` checked,
-    public paths and `public=True` handlers and OPTIONS exempt, `scope["user"]` and `scope["auth"]` set), run
-    by the app's one request middleware (`linli.app`) instead of as a layer of their own: that layer parsed
-    every header into a Litestar `Headers` and wrapped the request in an `ASGIConnection` on each request.
+    The rules Litestar's JWT middleware applied (HS256 with the settings' secret, `exp` checked, `PUBLIC_PATHS`,
+    `public=True` handlers and OPTIONS exempt, `scope["user"]` and `scope["auth"]` set), run by the app's one
+    request middleware (`linli.app`) instead of as a layer of their own: that layer parsed every header into a
+    Litestar `Headers` and wrapped the request in an `ASGIConnection` on each request.
     """
 
     __slots__ = ("_public_paths", "_secret")
