@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from litestar import Litestar, Router
 from litestar.di import Provide
-from litestar.exceptions import HTTPException, ImproperlyConfiguredException
+from litestar.exceptions import ImproperlyConfiguredException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -105,9 +105,10 @@ def request_middleware(authenticate: Authenticator) -> Callable[[ASGIApp], ASGIA
                 async with db.request_scope():
                     await authenticate(scope)
                     await app(scope, receive, record.wrap(send))
-            except HTTPException as exc:
-                # Answered by the app's exception handler outside this layer: log the status it will send.
-                record.status = exc.status_code
+            except Exception as exc:
+                # Answered by the app's exception handlers outside this layer, through the unwrapped `send`: log
+                # the status they give it (HTTP and domain errors carry it; anything else is a 500).
+                record.status = getattr(exc, "status_code", 500)
                 raise
             finally:
                 _serving.reset(serving)

@@ -113,13 +113,10 @@ async def _retrieve_user(
     return await load_user(user_id)
 
 
-PUBLIC_PATHS = [
-    "^/schema",
-    "^/health",
-    "^/api/v1/auth/register$",
-    "^/api/v1/auth/token$",
-    "^/api/v1/public/",
-]
+# Paths that need no token (sign-up, sign-in, health, the schema).
+PUBLIC_PATH = re.compile(
+    "^/schema|^/health|^/api/v1/auth/register$|^/api/v1/auth/token$|^/api/v1/public/",
+)
 # A route handler marked `public=True` needs no token either.
 PUBLIC_OPT_KEY = "public"
 
@@ -136,43 +133,42 @@ def build_jwt_auth() -> JWTAuth[CurrentUser, Token]:
     )
 
 
+def bearer_token(scope: Scope) -> str | None:
+    """The token in the request's Authorization header, None without one. As in Litestar's JWT middleware the
+    scheme word is not checked: the token is what follows the first space."""
+    for name, value in scope["headers"]:  # ASGI servers hand header names over in lower case
+        if name == b"authorization":
+            return value.decode("latin-1").partition(" ")[2].strip()
+    return None
+
+
 class Authenticator:
     """Who is calling: every request to a route that is not public carries `Authorization: Bearer <JWT>` of a
     known user, or is refused with 401 before its handler runs.
 
-    The rules Litestar's JWT middleware applied (HS256 with the settings' secret, `exp` checked, `PUBLIC_PATHS`,
+    The rules Litestar's JWT middleware applied (HS256 with the settings' secret, `exp` checked, `PUBLIC_PATH`,
     `public=True` handlers and OPTIONS exempt, `scope["user"]` and `scope["auth"]` set), run by the app's one
     request middleware (`linli.app`) instead of as a layer of their own: that layer parsed every header into a
     Litestar `Headers` and wrapped the request in an `ASGIConnection` on each request.
     """
 
-    __slots__ = ("_public_paths", "_secret")
+    __slots__ = ("_secret",)
 
     def __init__(self, *, secret: str) -> None:
         self._secret = secret
-        self._public_paths = re.compile("|".join(PUBLIC_PATHS))
-
-    def exempt(self, scope: Scope) -> bool:
-        handler = scope.get("route_handler")
-        return (
-            scope.get("method") == "OPTIONS"
-            or (handler is not None and bool(handler.opt.get(PUBLIC_OPT_KEY)))
-            or self._public_paths.match(scope["path"]) is not None
-        )
 
     async def __call__(self, scope: Scope) -> None:
         """Put the caller in `scope`, or raise NotAuthorizedException (401 `unauthorized` / `token_invalid`)."""
-        if self.exempt(scope):
+        handler = scope.get("route_handler")
+        if (
+            scope.get("method") == "OPTIONS"
+            or (handler is not None and handler.opt.get(PUBLIC_OPT_KEY))
+            or PUBLIC_PATH.match(scope["path"])
+        ):
             return
-        header = b""
-        for name, value in scope["headers"]:  # ASGI servers hand header names over in lower case
-            if name == b"authorization":
-                header = value
-                break
-        if not header:
+        encoded = bearer_token(scope)
+        if encoded is None:
             raise NotAuthorizedException("No JWT token found in request header")
-        # Like Litestar's: the scheme word is not checked, the token is what follows the first space.
-        encoded = header.decode("latin-1").partition(" ")[2]
         token = VerifiedToken.decode(encoded, self._secret, "HS256")  # raises NotAuthorizedException if invalid
         user = await _retrieve_user(token)
         if user is None:
@@ -188,14 +184,11 @@ def create_access_token(user_id: UUID) -> str:
 
 async def optional_user(request: Any) -> CurrentUser | None:
     """For public endpoints that say more to a signed-in caller (e.g. "subsidised for me")."""
-    header = request.headers.get("authorization", "")
-    if not header.lower().startswith("bearer "):
+    encoded = bearer_token(request.scope)
+    if encoded is None:
         return None
-    settings = get_settings()
     try:
-        token = VerifiedToken.decode(
-            header[7:].strip(), secret=settings.secret_key.get_secret_value(), algorithm="HS256"
-        )
+        token = VerifiedToken.decode(encoded, secret=get_settings().secret_key.get_secret_value(), algorithm="HS256")
     except NotAuthorizedException:
         return None
     return await _retrieve_user(token, request)
