@@ -59,7 +59,7 @@ def request_id_of(scope: Scope) -> str:
 class RequestLog:
     """One HTTP request's log context: its id bound to every log line, echoed as X-Request-ID, and a closing
     `request` line with status and duration. The app's outermost middleware opens one per request
-    (`linli.app`), around the request's database scope, so the two cost one middleware layer, not two."""
+    (`server.app`), around the request's database scope, so the two cost one middleware layer, not two."""
 
     __slots__ = ("_header", "request_id", "started", "status")
 

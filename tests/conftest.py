@@ -96,7 +96,7 @@ async def clean_state(database: None) -> AsyncIterator[None]:
 
 @pytest.fixture(scope="session")
 async def app() -> Any:
-    from linli.app import create_app
+    from server.app import create_app
 
     return create_app()
 

@@ -71,7 +71,7 @@ class ServerProcess:
         self.log_path = log_dir / f"{log_name}.log"
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "linli.cli", *args],
+            [sys.executable, "-m", "server.cli", *args],
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,

@@ -11,7 +11,7 @@ from tests.conftest import next_phone, process_env
 
 def linli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "linli.cli", *args], env=process_env(), capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "server.cli", *args], env=process_env(), capture_output=True, text=True, timeout=300
     )
 
 

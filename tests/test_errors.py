@@ -191,7 +191,7 @@ async def test_chinese_wins_when_ranked_higher(client):
 
 
 async def test_unexpected_exception_is_500_without_internals(app):
-    from linli.app import create_app
+    from server.app import create_app
 
     @get("/boom", public=True)
     async def boom() -> None:
@@ -230,7 +230,7 @@ async def test_problems_name_their_request_even_without_a_route_or_a_token(clien
 async def test_database_out_of_connections_is_a_retryable_503(app):
     import asyncpg
 
-    from linli.app import create_app
+    from server.app import create_app
 
     @get("/busy", public=True)
     async def busy() -> None:

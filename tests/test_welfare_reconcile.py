@@ -16,7 +16,7 @@ from welfare.services import reconcile
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "linli.cli", "reconcile", *args],
+        [sys.executable, "-m", "server.cli", "reconcile", *args],
         env=process_env(),
         cwd=ROOT,
         capture_output=True,

@@ -44,7 +44,8 @@ async def _background(stopping: threading.Event, *, relay: bool, scheduler: bool
 
 
 def run_worker(*, threads: int = 4, relay: bool = True, scheduler: bool = True) -> None:
-    import workers.registry  # noqa: F401  (registers every actor)
+    """Run the actors declared so far (the caller imports their modules first: `server.registry`), the relay and
+    the scheduler until SIGTERM/SIGINT."""
     from workers.broker import get_broker
 
     broker = get_broker()

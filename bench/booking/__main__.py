@@ -86,7 +86,7 @@ def migrated_env(dsn: str) -> dict[str, str]:
         "PICCOLO_CONF": "linli.piccolo_conf",
     }
     os.environ.update({"LINLI_SECRET_KEY": SECRET, "DATABASE_URL": dsn, "REDIS_URL": REDIS_URL})
-    subprocess.run([sys.executable, "-m", "linli.cli", "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "server.cli", "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
     from linli.settings import reload_settings
 
     reload_settings()
@@ -420,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
         api_cmd = [
             sys.executable,
             "-m",
-            "linli.cli",
+            "server.cli",
             "serve",
             "--host",
             "127.0.0.1",

@@ -30,7 +30,7 @@ async def _start(app: Litestar) -> None:
     global _pool
     # The same pool policy as the real service (see linli.db.start_pool): no session reset on release.
     _pool = await asyncpg.create_pool(os.environ["DATABASE_URL"], min_size=2, max_size=20, reset=keep_session)
-    # And the same garbage-collector tuning (see linli.app._lifespan).
+    # And the same garbage-collector tuning (see server.app._lifespan).
     gc.collect()
     gc.freeze()
 

@@ -5,7 +5,7 @@ executes per booking do not (callgrind counts them: two runs agree within about 
 this change make a booking cheaper?" where `bench.booking` cannot tell 3 % from the noise.
 
 In one run it creates a scratch database, migrates and seeds it like `bench.booking`, then for each contender
-(the real app from `linli.app.create_app()`, and `bench.booking.baseline`) starts a process under
+(the real app from `server.app.create_app()`, and `bench.booking.baseline`) starts a process under
 `valgrind --tool=callgrind` that drives the ASGI app in-process (no HTTP server, no load generator): 16
 concurrent loops post bookings for random residents and slots, a warm-up first, then the measured requests with
 callgrind's instrumentation switched on for them alone. The warm-up books once as every resident before drawing
@@ -90,7 +90,7 @@ async def _drive(label: str, inputs: dict[str, Any], *, warm: int, requests: int
     if label == "baseline":
         from bench.booking.baseline import app
     else:
-        from linli.app import create_app
+        from server.app import create_app
 
         app = create_app()
     tokens, slots = inputs["tokens"], inputs[f"{label}_slots"]

@@ -235,8 +235,8 @@ async def run(n_offerings: int, n_requests: int, keep: bool, seed_value: int) ->
 
         import httpx
 
-        from linli.app import create_app
         from partners.catalog import CatalogQuery, catalog_sql
+        from server.app import create_app
 
         await db.start_pool()
         app = create_app()

@@ -148,7 +148,7 @@ class Authenticator:
 
     The rules Litestar's JWT middleware applied (HS256 with the settings' secret, `exp` checked, `PUBLIC_PATH`,
     `public=True` handlers and OPTIONS exempt, `scope["user"]` and `scope["auth"]` set), run by the app's one
-    request middleware (`linli.app`) instead of as a layer of their own: that layer parsed every header into a
+    request middleware (`server.app`) instead of as a layer of their own: that layer parsed every header into a
     Litestar `Headers` and wrapped the request in an `ASGIConnection` on each request.
     """
 

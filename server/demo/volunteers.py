@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from linli import db
-from linli.demo import DemoContext
+from server.demo import DemoContext
 from volunteers.schemas import (
     AvailabilityWindow,
     CertificateIn,

@@ -1,7 +1,7 @@
 """Demo step: residents book the canteen's lunch (陈阿婆 at the subsidised price, booked for 林阿伯 by the grid
 worker), and a repair order is placed, accepted, arrived at, completed and reviewed.
 
-Idempotent: when the demo residents already hold bookings nothing is added. Runs after `partners.demo`.
+Idempotent: when the demo residents already hold bookings nothing is added. Runs after `server.demo.partners`.
 """
 
 from __future__ import annotations

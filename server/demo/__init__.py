@@ -28,10 +28,10 @@ class DemoContext:
 DemoStep = Callable[[DemoContext], Awaitable[None]]
 DEMO_STEPS: list[tuple[str, str]] = [
     # (module, function) loaded lazily so the demo only imports what exists
-    ("partners.demo", "load"),
-    ("marketplace.demo", "load"),
-    ("volunteers.demo", "load"),
-    ("welfare.demo", "load"),
+    ("server.demo.partners", "load"),
+    ("server.demo.marketplace", "load"),
+    ("server.demo.volunteers", "load"),
+    ("server.demo.welfare", "load"),
 ]
 
 PEOPLE = [

@@ -48,14 +48,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # The worker needs its own event loop and connection pool, so it runs beside the API as a child
         # process that `serve` starts and stops: one command still gives a complete service.
         worker = subprocess.Popen(
-            [sys.executable, "-m", "linli.cli", "worker"], env=os.environ | {"LINLI_PARENT_PID": str(os.getpid())}
+            [sys.executable, "-m", "server.cli", "worker"], env=os.environ | {"LINLI_PARENT_PID": str(os.getpid())}
         )
     # uvicorn re-raises the signal that stopped it; exiting through SystemExit lets the worker and the embedded
     # servers be stopped by the `finally` below and by atexit.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         uvicorn.run(
-            "linli.app:create_app",
+            "server.app:create_app",
             factory=True,
             host=args.host,
             port=args.port,
@@ -74,6 +74,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    import server.registry  # noqa: F401  (declares every actor)
     from linli.logging import configure_logging
     from workers.runtime import run_worker
 
@@ -124,7 +125,7 @@ def cmd_admin_create(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     _ensure_services()
     _migrate()
-    from linli.demo import load_demo
+    from server.demo import load_demo
 
     asyncio.run(load_demo(if_empty=args.if_empty))
     return 0
