@@ -51,6 +51,15 @@ class Settings(BaseSettings):
     log_json: bool = Field(default=False, alias="LINLI_LOG_JSON")
     log_level: str = Field(default="INFO", alias="LINLI_LOG_LEVEL")
 
+    # SMS gateway (notifications.sms). No endpoint: messages are only logged (notifications.channels).
+    sms_endpoint_url: str | None = Field(default=None, alias="LINLI_SMS_ENDPOINT_URL")
+    sms_api_key: str = Field(default="", alias="LINLI_SMS_API_KEY")
+    sms_api_secret: SecretStr = Field(default=SecretStr(""), alias="LINLI_SMS_API_SECRET")
+    sms_sender_id: str = Field(default="邻里", alias="LINLI_SMS_SENDER_ID")
+    sms_timeout_seconds: float = Field(default=5.0, gt=0, le=60, alias="LINLI_SMS_TIMEOUT_SECONDS")
+    # Shared with the gateway for signing inbound replies; unset refuses every inbound call.
+    sms_webhook_secret: SecretStr = Field(default=SecretStr(""), alias="LINLI_SMS_WEBHOOK_SECRET")
+
     @property
     def token_lifetime(self) -> timedelta:
         return timedelta(minutes=self.token_lifetime_minutes)

@@ -33,6 +33,7 @@ from marketplace.schemas import (
     WaitlistOut,
 )
 from marketplace.services import bookings, feedback, holds, orders, reports, waitlist
+from marketplace.sms_webhook import SmsWebhookController
 
 PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
 
@@ -371,4 +372,5 @@ CONTROLLERS = [
     CommunityComplaintsController,
     PartnerMarketplaceController,
     CommunityMarketplaceController,
+    SmsWebhookController,
 ]

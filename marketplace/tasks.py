@@ -15,8 +15,10 @@ from zoneinfo import ZoneInfo
 from community import services as community_services
 from linli import db
 from linli.settings import get_settings
+from marketplace import sms
 from marketplace.services import bookings, holds, orders, waitlist
 from notifications import services as notifications
+from notifications.channels import sms_channel
 from partners import services as partners
 from workers.actor import actor
 from workers.schedules import Schedule, every_seconds, register
@@ -177,6 +179,32 @@ async def on_slot_cancelled(event_id: str, payload: dict[str, Any]) -> None:
         )
 
 
+@actor(
+    name="marketplace.send_sms_prompt",
+    topics=(sms.PROMPT_OPENED,),
+    # A gateway outage is retried soon, then less and less often; the prompt's id keeps every retry one text.
+    min_backoff=1_000,
+    max_backoff=5 * 60 * 1000,
+    max_retries=20,
+)
+async def send_sms_prompt(event_id: str, payload: dict[str, Any]) -> None:
+    """Text a resident the yes/no question of a prompt (once: the gateway deduplicates on the prompt's id).
+
+    The gateway is called outside any transaction (no connection is held while it answers); a failure raises
+    `SmsDeliveryError` and Dramatiq retries. A crash between the gateway's acceptance and `mark_sent` sends the
+    same message id again, which the gateway drops.
+    """
+    prompt_id = UUID(payload["prompt_id"])
+    async with db.unit_of_work():
+        due = await sms.due_message(prompt_id)
+    if due is None:
+        return
+    phone, text = due
+    await sms_channel().send_sms(message_id=str(prompt_id), phone=phone, text=text)
+    async with db.unit_of_work():
+        await sms.mark_sent(prompt_id)
+
+
 async def _in_one_unit(job: Callable[[], Awaitable[list[UUID]]]) -> list[str]:
     async with db.unit_of_work():
         done = await job()
@@ -195,6 +223,12 @@ async def expire_holds(slot: str = "") -> list[str]:
     return await _in_one_unit(holds.expire_due)
 
 
+@actor(name="marketplace.close_sms_prompts")
+async def close_sms_prompts(slot: str = "") -> list[str]:
+    """Periodic: close SMS prompts whose time is up (their reply codes become free for new prompts)."""
+    return await _in_one_unit(sms.close_expired)
+
+
 @actor(name="marketplace.escalate_orders")
 async def escalate_orders(slot: str = "") -> list[str]:
     """Periodic: escalate orders not accepted within the accept target (each exactly once)."""
@@ -203,5 +237,10 @@ async def escalate_orders(slot: str = "") -> list[str]:
 
 # Each runs once per period across all workers (workers.schedules claims the slot), every few seconds so that
 # an order nobody accepted, a hold that ran out or a held-back place moves on promptly.
-for _name in ("marketplace.escalate_orders", "marketplace.expire_holds", "marketplace.promote_waitlists"):
+for _name in (
+    "marketplace.escalate_orders",
+    "marketplace.expire_holds",
+    "marketplace.promote_waitlists",
+    "marketplace.close_sms_prompts",
+):
     register(Schedule(name=_name, actor_name=_name, slot=every_seconds(get_settings().order_escalation_every_seconds)))

@@ -113,9 +113,10 @@ async def _retrieve_user(
     return await load_user(user_id)
 
 
-# Paths that need no token (sign-up, sign-in, health, the schema).
+# Paths that need no token (sign-up, sign-in, health, the schema; the SMS gateway's webhook, which is
+# authenticated by its HMAC signature instead: marketplace.sms_webhook).
 PUBLIC_PATH = re.compile(
-    "^/schema|^/health|^/api/v1/auth/register$|^/api/v1/auth/token$|^/api/v1/public/",
+    "^/schema|^/health|^/api/v1/auth/register$|^/api/v1/auth/token$|^/api/v1/public/|^/api/v1/sms/inbound$",
 )
 # A route handler marked `public=True` needs no token either.
 PUBLIC_OPT_KEY = "public"

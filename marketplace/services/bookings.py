@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from linli import audit, db
 from linli.auth.security import CurrentUser
 from linli.errors import BadInput, Conflict, InvalidTransition, NotFound
+from marketplace import sms
 from marketplace.errors import CANCEL_CUTOFF_PASSED, SLOT_FULL, SLOT_NOT_FOUND, SLOT_NOT_STARTED
 from marketplace.schemas import BookingIn, BookingOut, BookingPage
 from marketplace.services import access, holds, waitlist
@@ -68,6 +69,15 @@ async def create(*, actor: CurrentUser, booking_in: BookingIn) -> BookingOut:
             object_id=row["id"],
             community_id=ctx["community_id"],
             detail={"resident_id": str(resident_id), "slot_id": str(ctx["slot_id"])},
+        )
+        # The resident did not press the button: they are texted and may confirm (Y) or cancel (N) until the
+        # cutoff, after which they could not cancel anyway (marketplace.sms).
+        await sms.open_prompt(
+            kind=sms.PROXY_BOOKING,
+            booking_id=row["id"],
+            community_id=ctx["community_id"],
+            resident_id=resident_id,
+            expires_at=ctx["starts_at"] - timedelta(minutes=ctx["cancel_cutoff_minutes"]),
         )
     return booking_out(row, slot_starts_at=ctx["starts_at"])
 

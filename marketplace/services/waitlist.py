@@ -16,6 +16,7 @@ import asyncpg
 from linli import db, outbox
 from linli.auth.security import CurrentUser
 from linli.errors import Conflict, InvalidTransition, NotFound
+from marketplace import sms
 from marketplace.errors import (
     ALREADY_WAITLISTED,
     SLOT_HAS_PLACES,
@@ -165,6 +166,15 @@ async def promote(*, slot_id: UUID) -> list[UUID]:
             booking["id"],
             "promoted" if hold_until is None else "offered",
         )
+        if hold_until is not None:
+            # Also asked by SMS: Y confirms the hold, N declines it (marketplace.sms).
+            await sms.open_prompt(
+                kind=sms.HELD_PLACE,
+                booking_id=booking["id"],
+                community_id=ctx["community_id"],
+                resident_id=entry["resident_id"],
+                expires_at=hold_until,
+            )
         await outbox.emit(
             topic="waitlist.promoted",
             payload={
