@@ -312,6 +312,7 @@ async def test_the_send_actor_texts_a_prompt_once_however_often_it_runs(client, 
     elder = await resident(client, c.setup, "独居的王奶奶")
     await proxy_booking(client, c, elder)
     event = await db.fetchrow("SELECT id, payload FROM outbox_events WHERE topic = 'sms.prompt_opened'")
+    assert event is not None
     use_sms_channel(gateway.channel())
     for _ in range(2):
         await send_sms_prompt(str(event["id"]), json.loads(event["payload"]))
