@@ -91,6 +91,15 @@ async def start_pool() -> None:
         )
 
 
+def pool_stats() -> tuple[int, int]:
+    """(connections in use, requests waiting for one) of this process, for the metrics sampler."""
+    pool = engine().pool
+    if pool is None or _turns is None:
+        return 0, 0
+    waiters = getattr(_turns, "_waiters", None)  # asyncio keeps its queue private; len() of it is the line
+    return pool.get_size() - pool.get_idle_size(), len(waiters) if waiters else 0
+
+
 async def close_pool() -> None:
     global _turns
     db = engine()

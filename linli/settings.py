@@ -48,6 +48,8 @@ class Settings(BaseSettings):
 
     # How often an idle outbox relay looks for new rows (there is no NOTIFY: see linli/outbox.py).
     outbox_poll_seconds: float = Field(default=0.1, gt=0, le=60, alias="LINLI_OUTBOX_POLL_SECONDS")
+    # GET /metrics: this bearer token when set, else loopback clients only (linli.metrics).
+    metrics_token: SecretStr | None = Field(default=None, alias="LINLI_METRICS_TOKEN")
     log_json: bool = Field(default=False, alias="LINLI_LOG_JSON")
     log_level: str = Field(default="INFO", alias="LINLI_LOG_LEVEL")
 

@@ -18,7 +18,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from linli import db
+from linli import db, metrics
 from linli.auth.callers import keep_fresh
 from linli.auth.security import Authenticator, CurrentUser
 from linli.errors import exception_handlers
@@ -113,10 +113,27 @@ def request_middleware(authenticate: Authenticator) -> Callable[[ASGIApp], ASGIA
             finally:
                 _serving.reset(serving)
                 record.finish(scope)
+                metrics.observe_request(scope["method"], scope["path_template"], record.status, record.started)  # type: ignore[typeddict-item]
 
         return middleware
 
     return wrap
+
+
+# The domains' counters, read from committed rows when /metrics is scraped (see linli.metrics.DatabaseTotal).
+DOMAIN_TOTALS = (
+    metrics.DatabaseTotal("linli_bookings", "Bookings made (any status since)", "SELECT count(*) FROM bookings"),
+    metrics.DatabaseTotal(
+        "linli_settlements",
+        "Settlement runs completed",
+        "SELECT count(*) FROM settlement_runs WHERE status = 'completed'",
+    ),
+    metrics.DatabaseTotal(
+        "linli_volunteer_approved_minutes",
+        "Volunteer minutes approved (corrections not included)",
+        "SELECT coalesce(sum(minutes), 0) FROM volunteer_hours_entries WHERE kind = 'approval'",
+    ),
+)
 
 
 def create_app() -> Litestar:
@@ -125,8 +142,8 @@ def create_app() -> Litestar:
     authenticate = Authenticator(secret=settings.secret_key.get_secret_value())
     api = Router(path="/api/v1", route_handlers=api_controllers())
     return Litestar(
-        route_handlers=[api, HealthController],
-        lifespan=[_lifespan],
+        route_handlers=[api, HealthController, metrics.metrics_handler(DOMAIN_TOTALS)],
+        lifespan=[_lifespan, metrics.lifespan],
         middleware=[request_middleware(authenticate)],
         dependencies={"user": Provide(_current_user, sync_to_thread=False)},
         exception_handlers=exception_handlers,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -43,6 +44,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     embedded = not (get_settings().database_url and get_settings().redis_url)
     _ensure_services()
     _migrate()
+    # Every API process writes its metrics here and /metrics adds them up (linli.metrics); fresh for each run, and
+    # set before anything imports prometheus_client (it picks file-backed values on import, so not via linli.metrics).
+    metrics_dir = get_settings().data_dir / "prometheus" / f"api-{args.port}"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     worker: subprocess.Popen[bytes] | None = None
     if embedded or args.with_worker:
         # The worker needs its own event loop and connection pool, so it runs beside the API as a child
