@@ -317,3 +317,20 @@ async def test_the_send_actor_texts_a_prompt_once_however_often_it_runs(client, 
     for _ in range(2):
         await send_sms_prompt(str(event["id"]), json.loads(event["payload"]))
     assert len(gateway.requests) == 1 and len(gateway.accepted) == 1
+
+
+async def test_a_reply_the_service_refuses_closes_the_prompt_and_changes_nothing_else(client):
+    c = await canteen(client)
+    elder = await resident(client, c.setup, "独居的王奶奶")
+    booking = await proxy_booking(client, c, elder)
+    (prompt,) = await prompts_of(elder)
+    # The canteen cancelled the booking before the resident answered.
+    r = await client.post(f"/api/v1/bookings/{booking['id']}/cancel", json={"reason": "停电"}, headers=c.staff.headers)
+    assert r.status_code == 200, r.text
+    places = await booked_places(c.slot_id)
+
+    r = await reply(client, "gw-1", elder.phone, f"N {prompt['reply_code']}")
+    assert r.status_code == 200 and r.json()["outcome"] == "invalid_transition"
+    (prompt,) = await prompts_of(elder)
+    assert prompt["answer"] == "N" and prompt["closed_at"] is not None
+    assert await status_of(booking["id"]) == "cancelled" and await booked_places(c.slot_id) == places
