@@ -13,6 +13,7 @@ The expected side is computed from bookings, deposits and disbursements — neve
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from uuid import UUID
 
@@ -75,8 +76,15 @@ async def _fund_by_kind(community_id: UUID, period: str) -> dict[str, int]:
     return {r["kind"]: int(r["fen"]) for r in rows}
 
 
-async def reconcile(*, community_id: UUID, period: str) -> Reconciliation:
-    """Compare the ledger with bookings × agreements, deposits and disbursements for one period."""
+# The steps of `reconcile`, each one or a few set-based queries: what a progress bar can count.
+RECONCILE_STEPS = ("sources", "ledger", "partners", "integrity")
+
+
+async def reconcile(*, community_id: UUID, period: str, on_step: Callable[[str], None] | None = None) -> Reconciliation:
+    """Compare the ledger with bookings × agreements, deposits and disbursements for one period.
+
+    `on_step` is called with each name of `RECONCILE_STEPS` as that step ends (the CLI's progress bar)."""
+    step = on_step or (lambda _name: None)
     result = Reconciliation(community_id=community_id, period=period)
     expected = await db.fetchrow(
         f"SELECT count(*) AS n, coalesce(sum({SHARE_SQL}), 0) AS share, coalesce(sum(b.subsidy_fen), 0) AS subsidies,"
@@ -113,7 +121,9 @@ async def reconcile(*, community_id: UUID, period: str) -> Reconciliation:
             period,
         )
     }
+    step("sources")
     fund = await _fund_by_kind(community_id, period)
+    step("ledger")
     result.components = [
         Line("shares returned", int(expected["share"]), fund.get("share", 0)),
         Line("subsidies paid", -int(expected["subsidies"]), fund.get("subsidy", 0)),
@@ -129,7 +139,9 @@ async def reconcile(*, community_id: UUID, period: str) -> Reconciliation:
         )
     )
     await _per_partner(result)
+    step("partners")
     await _integrity(result)
+    step("integrity")
     return result
 
 
@@ -196,6 +208,8 @@ async def run_cli(*, community: str, period: str) -> int:
     """`linli reconcile`: print the reconciliation; 0 when exact, 1 with differences, 2 for bad input."""
     import sys
 
+    from tqdm import tqdm
+
     from welfare import periods
 
     try:
@@ -209,7 +223,14 @@ async def run_cli(*, community: str, period: str) -> int:
         if not await db.fetchval("SELECT 1 FROM communities WHERE id = $1", community_id):
             print(f"no such community: {community_id}", file=sys.stderr)
             return 2
-        result = await reconcile(community_id=community_id, period=period)
+        # A bar only on a terminal: piped or logged output stays the plain report.
+        with tqdm(total=len(RECONCILE_STEPS), desc="reconcile", unit="step", disable=not sys.stderr.isatty()) as bar:
+
+            def advance(name: str) -> None:
+                bar.set_postfix_str(name)
+                bar.update()
+
+            result = await reconcile(community_id=community_id, period=period, on_step=advance)
     finally:
         await db.close_pool()
     print(result.render())
