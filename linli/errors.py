@@ -53,6 +53,7 @@ _CODES: dict[str, tuple[int, str, str]] = {
     "unsupported_media_type": (415, "不支持的内容类型", "Unsupported media type"),
     "too_many_requests": (429, "尝试次数过多,请稍后再试", "Too many attempts, try again later"),
     "phone_taken": (409, "该手机号已注册", "This phone number is already registered"),
+    "csrf_failed": (403, "页面已过期,请刷新后重试", "The page expired: reload it and try again"),
     "service_unavailable": (503, "服务暂不可用", "Service unavailable"),
     "internal_error": (500, "服务器内部错误", "Internal server error"),
 }

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(default=0.1, gt=0, le=60, alias="LINLI_OUTBOX_POLL_SECONDS")
     # GET /metrics: this bearer token when set, else loopback clients only (linli.metrics).
     metrics_token: SecretStr | None = Field(default=None, alias="LINLI_METRICS_TOKEN")
+    # The web console's session cookie is sent over HTTPS only; browsers treat http://127.0.0.1 and
+    # http://localhost as secure, so only a console served over plain HTTP on another host must turn this off.
+    cookie_secure: bool = Field(default=True, alias="LINLI_COOKIE_SECURE")
     log_json: bool = Field(default=False, alias="LINLI_LOG_JSON")
     log_level: str = Field(default="INFO", alias="LINLI_LOG_LEVEL")
 

@@ -299,6 +299,17 @@ async def get_members(*, actor: CurrentUser, partner_id: UUID) -> list[MemberOut
     return await _members(partner_id)
 
 
+async def workplaces(*, user: CurrentUser) -> list[tuple[PartnerOut, str]]:
+    """The partners `user` works for, each with their role there (the console's start page lists them)."""
+    rows = await db.fetch(
+        "SELECT " + ", ".join(f"p.{c.strip()}" for c in _COLUMNS.split(",")) + ", m.role AS member_role"
+        " FROM partner_members m"
+        " JOIN partners p ON p.id = m.partner_id WHERE m.user_id = $1 ORDER BY p.name",
+        user.id,
+    )
+    return [(PartnerOut(**{k: v for k, v in dict(r).items() if k != "member_role"}), r["member_role"]) for r in rows]
+
+
 # --- revenue share -------------------------------------------------------------------------------------------
 
 _AGREEMENT_COLUMNS = "id, partner_id, community_id, rate_bp, category, effective_from, version, created_by, created_at"

@@ -18,6 +18,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from console.app import console_router, template_config
 from linli import db, metrics
 from linli.auth.callers import keep_fresh
 from linli.auth.security import Authenticator, CurrentUser
@@ -142,7 +143,8 @@ def create_app() -> Litestar:
     authenticate = Authenticator(secret=settings.secret_key.get_secret_value())
     api = Router(path="/api/v1", route_handlers=api_controllers())
     return Litestar(
-        route_handlers=[api, HealthController, metrics.metrics_handler(DOMAIN_TOTALS)],
+        route_handlers=[api, HealthController, metrics.metrics_handler(DOMAIN_TOTALS), console_router()],
+        template_config=template_config(),
         lifespan=[_lifespan, metrics.lifespan],
         middleware=[request_middleware(authenticate)],
         dependencies={"user": Provide(_current_user, sync_to_thread=False)},
@@ -153,7 +155,7 @@ def create_app() -> Litestar:
             version="1.0.0",
             description="Community services, volunteers and the welfare fund. Errors are RFC 9457 problem+json.",
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin()],
+            render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin()],  # /schema/ (the console has /)
             security=[{"BearerToken": []}],  # every operation but the public ones (see Authenticator)
             components=Components(
                 security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}

@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from tests.browser import chromium, pages  # noqa: F401  (the browser stories' fixtures)
 from tests.harness import ServerProcess, Services, discover_services, live_api, unique_name
 
 _SERVICES: Services = discover_services()

@@ -63,6 +63,13 @@ def test_no_domain_imports_the_composition_root() -> None:
     assert offenders == []
 
 
+def test_only_the_composition_root_knows_the_console() -> None:
+    # The console is a face over the domains' services: it may import them, none of them may import it.
+    graph = _graph()
+    assert "partners" in graph["console"]
+    assert sorted(p for p, deps in graph.items() if p != COMPOSITION and "console" in deps) == []
+
+
 def test_the_package_graph_has_no_cycles() -> None:
     graph = _graph()
     cycles: list[list[str]] = []

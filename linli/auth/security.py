@@ -183,13 +183,17 @@ def create_access_token(user_id: UUID) -> str:
     return build_jwt_auth().create_token(identifier=str(user_id), token_expiration=settings.token_lifetime)
 
 
-async def optional_user(request: Any) -> CurrentUser | None:
-    """For public endpoints that say more to a signed-in caller (e.g. "subsidised for me")."""
-    encoded = bearer_token(request.scope)
-    if encoded is None:
+async def user_of_token(encoded: str | None) -> CurrentUser | None:
+    """The user a token names, None when there is none or it is forged or expired (same checks as requests)."""
+    if not encoded:
         return None
     try:
         token = VerifiedToken.decode(encoded, secret=get_settings().secret_key.get_secret_value(), algorithm="HS256")
     except NotAuthorizedException:
         return None
-    return await _retrieve_user(token, request)
+    return await _retrieve_user(token)
+
+
+async def optional_user(request: Any) -> CurrentUser | None:
+    """For public endpoints that say more to a signed-in caller (e.g. "subsidised for me")."""
+    return await user_of_token(bearer_token(request.scope))
