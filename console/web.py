@@ -87,11 +87,11 @@ def redirect(url: str) -> Redirect:
 
 
 def yuan(fen: int | None) -> str:
-    """Money for people: 1250 fen -> "12.50 元"."""
+    """Money for people: 1250 fen -> "¥12.50" (the sign every reader knows, in either language)."""
     if fen is None:
         return "—"
     sign = "-" if fen < 0 else ""
-    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d} 元"
+    return f"{sign}¥{abs(fen) // 100}.{abs(fen) % 100:02d}"
 
 
 def local_time(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M", tz: str | None = None) -> str:
@@ -108,11 +108,31 @@ def hours(minutes: int | None) -> str:
     return f"{minutes / 60:.1f}".rstrip("0").rstrip(".")
 
 
+# What a page says after a form succeeded (POST, then a 303 to `?notice=<key>`): key -> Chinese text, translated
+# like any other word. Each area of the console registers its own with `notices(...)`.
+NOTICES: dict[str, str] = {}
+
+
+def notices(**texts: str) -> None:
+    for key, text in texts.items():
+        if NOTICES.get(key, text) != text:
+            raise ValueError(f"notice {key!r} registered twice with different words")
+        NOTICES[key] = text
+
+
+def redirect_with(url: str, notice: str) -> Redirect:
+    """Off to `url` after a form succeeded, which then says what happened (`notice` is a key of NOTICES)."""
+    assert notice in NOTICES, notice
+    return redirect(f"{url}{'&' if '?' in url else '?'}notice={notice}")
+
+
 def page(request: Request[Any, Any, Any], template: str, *, status_code: int = 200, **context: Any) -> Template:
-    """A whole page, or only its `fragment` block when HTMX asks for a part of it (HX-Request)."""
+    """A page of the console: `template` with `context`, in the request's language, with the notice of the
+    form that led here (`?notice=`)."""
     en = is_english(request)
     context.setdefault("errors", {})
     context.setdefault("values", {})
+    context.setdefault("notice", NOTICES.get(request.query_params.get("notice") or ""))
     return Template(
         template_name=template,
         context={**context, "en": en, "lang": "en" if en else "zh-CN"},
@@ -127,28 +147,28 @@ def is_htmx(request: Request[Any, Any, Any]) -> bool:
 # --- forms ---------------------------------------------------------------------------------------------------
 
 # Plain words for what pydantic found wrong with a field, by its error type (the title says it is invalid).
-_FIELD_HINTS: dict[str, tuple[str, str]] = {
-    "missing": ("请填写此项", "Please fill this in"),
-    "string_too_short": ("内容太短", "Too short"),
-    "string_too_long": ("内容太长", "Too long"),
-    "string_pattern_mismatch": ("格式不正确", "Wrong format"),
-    "int_parsing": ("请输入整数", "Enter a whole number"),
-    "int_from_float": ("请输入整数", "Enter a whole number"),
-    "greater_than_equal": ("数值太小", "Too small"),
-    "greater_than": ("数值太小", "Too small"),
-    "less_than_equal": ("数值太大", "Too large"),
-    "less_than": ("数值太大", "Too large"),
-    "uuid_parsing": ("请从列表中选择", "Choose from the list"),
-    "datetime_parsing": ("请填写正确的时间", "Enter a valid time"),
-    "datetime_from_date_parsing": ("请填写正确的时间", "Enter a valid time"),
-    "date_from_datetime_parsing": ("请填写正确的日期", "Enter a valid date"),
-    "date_parsing": ("请填写正确的日期", "Enter a valid date"),
-    "enum": ("请从列表中选择", "Choose from the list"),
-    "literal_error": ("请从列表中选择", "Choose from the list"),
-    "bool_parsing": ("请选择是或否", "Choose yes or no"),
-    "value_error": ("格式不正确", "Wrong format"),
-    "json_invalid": ("格式不正确", "Wrong format"),
-    "list_type": ("请从列表中选择", "Choose from the list"),
+_FIELD_HINTS: dict[str, str] = {
+    "missing": "请填写此项",
+    "string_too_short": "内容太短",
+    "string_too_long": "内容太长",
+    "string_pattern_mismatch": "格式不正确",
+    "int_parsing": "请输入整数",
+    "int_from_float": "请输入整数",
+    "greater_than_equal": "数值太小",
+    "greater_than": "数值太小",
+    "less_than_equal": "数值太大",
+    "less_than": "数值太大",
+    "uuid_parsing": "请从列表中选择",
+    "datetime_parsing": "请填写正确的时间",
+    "datetime_from_date_parsing": "请填写正确的时间",
+    "date_from_datetime_parsing": "请填写正确的日期",
+    "date_parsing": "请填写正确的日期",
+    "enum": "请从列表中选择",
+    "literal_error": "请从列表中选择",
+    "bool_parsing": "请选择是或否",
+    "value_error": "格式不正确",
+    "json_invalid": "格式不正确",
+    "list_type": "请从列表中选择",
 }
 
 
@@ -187,7 +207,7 @@ def parse(request: Request[Any, Any, Any], model: type[ModelT], data: Mapping[st
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else "__all__"
             hint = _FIELD_HINTS.get(error["type"])
-            text = (hint[1] if en else hint[0]) if hint else str(error.get("msg", ""))
+            text = translate(hint, en=en) if hint else str(error.get("msg", ""))
             errors.setdefault(field, f"{error_title('validation_error', en=en)}:{text}")
         raise FormErrors(errors) from exc
 
@@ -219,9 +239,11 @@ __all__ = [
     "is_htmx",
     "local_time",
     "message",
+    "notices",
     "page",
     "parse",
     "redirect",
+    "redirect_with",
     "safe_next",
     "session_cookie",
     "sign_in_url",
