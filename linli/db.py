@@ -317,8 +317,16 @@ async def write_last(sql: str, *args: Any) -> asyncpg.Record | None:
 
 async def migrate() -> None:
     """Apply every app's migrations in dependency order."""
+    import contextlib
+    import io
+    import sys
+
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
-    result = await run_forwards("all")
+    # Piccolo prints a table per app on every run; a start-up shows it only when something went wrong.
+    report = io.StringIO()
+    with contextlib.redirect_stdout(report):
+        result = await run_forwards("all")
     if not result.success:
+        sys.stderr.write(report.getvalue())
         raise RuntimeError(f"migrations failed: {result.message}")
