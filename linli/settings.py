@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # The web console's session cookie is sent over HTTPS only; browsers treat http://127.0.0.1 and
     # http://localhost as secure, so only a console served over plain HTTP on another host must turn this off.
     cookie_secure: bool = Field(default=True, alias="LINLI_COOKIE_SECURE")
+    # Where the public reaches this deployment: the base of links printed for anyone to follow, such as the
+    # verification URL in a volunteer service certificate's QR code.
+    public_base_url: str = Field(default="http://127.0.0.1:8000", alias="LINLI_PUBLIC_BASE_URL")
     log_json: bool = Field(default=False, alias="LINLI_LOG_JSON")
     log_level: str = Field(default="INFO", alias="LINLI_LOG_LEVEL")
 
