@@ -10,7 +10,18 @@ import pytest
 
 from linli import db
 from tests.api import community_with_staff, grant, sign_up
-from tests.volunteers_api import accepted_offer, act, catalog, ledger_count, match, task, volunteer
+from tests.volunteers_api import (
+    accepted_offer,
+    act,
+    catalog,
+    certificate_issuer,
+    id_number,
+    ledger_count,
+    match,
+    real_name,
+    task,
+    volunteer,
+)
 
 
 async def _ready(client):
@@ -281,6 +292,8 @@ async def test_numbered_certificate_pdf_and_calendar_feed(client):
     setup = await _ready(client)
     he, profile = await volunteer(client, setup, "何志愿")
     await _approved(client, setup, he, 150, title="爱心食堂午餐配送")
+    await real_name(client, he, profile, "何志愿", id_number())
+    await certificate_issuer(client, setup)
     r = await client.post(f"/api/v1/volunteers/{profile['id']}/service-certificates", headers=he.headers)
     assert r.status_code == 403
     first = await client.post(f"/api/v1/volunteers/{profile['id']}/service-certificates", headers=setup.staff.headers)

@@ -104,3 +104,29 @@ async def accepted_offer(client: Any, setup: CommunitySetup, person: Person, **t
     r = await act(client, person, offers[0]["id"], "accept")
     assert r.status_code == 200, r.text
     return t, offers[0]["id"]
+
+
+def id_number(birth: str = "19900307", sequence: int = 123, region: str = "460108") -> str:
+    """A well-formed 18-digit resident identity number (GB 11643 check character) for test people."""
+    body = f"{region}{birth}{sequence:03d}"
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
+
+
+async def real_name(client: Any, person: Person, profile: dict[str, Any], name: str, number: str) -> Any:
+    r = await client.put(
+        f"/api/v1/volunteers/{profile['id']}/real-name",
+        json={"real_name": name, "id_number": number},
+        headers=person.headers,
+    )
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def certificate_issuer(client: Any, setup: CommunitySetup, contact: str = "0898-6529 1234") -> None:
+    r = await client.put(
+        f"/api/v1/communities/{setup.id}/certificate-issuer",
+        json={"organisation": "光阳社区居民委员会", "contact": contact},
+        headers=setup.admin.headers,
+    )
+    assert r.status_code == 200, r.text

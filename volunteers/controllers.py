@@ -19,6 +19,9 @@ from volunteers.schemas import (
     AssignmentOut,
     BatchAssignIn,
     BatchAssignOut,
+    CertificateIssuerIn,
+    CertificateIssuerOut,
+    CertificateVerificationOut,
     CheckInCodeOut,
     CodeIn,
     CorrectionIn,
@@ -28,6 +31,9 @@ from volunteers.schemas import (
     HoursEntryOut,
     HoursOut,
     MatchOut,
+    RealNameIn,
+    RevokeIn,
+    ServiceCertificateIn,
     ServiceCertificateOut,
     SkillIn,
     SkillOut,
@@ -49,7 +55,7 @@ from volunteers.schemas import (
     VolunteerSettingsOut,
     VolunteerUpdate,
 )
-from volunteers.services import batch, documents, hours, offers, profiles, tasks, teams
+from volunteers.services import batch, certificates, documents, hours, offers, profiles, tasks, teams
 from volunteers.services.common import require_member
 
 
@@ -95,24 +101,74 @@ class VolunteerController(Controller):
         body = await documents.calendar(actor=user, volunteer_id=volunteer_id)
         return Response(body, media_type="text/calendar; charset=utf-8")
 
-    @post("/{volunteer_id:uuid}/service-certificates", status_code=201)
-    async def issue_certificate(self, user: Caller, volunteer_id: FromPath[UUID]) -> ServiceCertificateOut:
+    @put("/{volunteer_id:uuid}/real-name")
+    async def set_real_name(
+        self, user: Caller, volunteer_id: FromPath[UUID], data: JSONBody[RealNameIn]
+    ) -> VolunteerOut:
         async with db.unit_of_work():
-            return await documents.issue_certificate(actor=user, volunteer_id=volunteer_id)
+            return await profiles.set_real_name(actor=user, volunteer_id=volunteer_id, real_name_in=data)
+
+    @post("/{volunteer_id:uuid}/service-certificates", status_code=201)
+    async def issue_certificate(
+        self,
+        request: Request[Any, Any, Any],
+        user: Caller,
+        volunteer_id: FromPath[UUID],
+        data: JSONBody[ServiceCertificateIn | None] = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[ServiceCertificateOut]:
+        period = data or ServiceCertificateIn()
+        return await create_once(
+            request,
+            user_id=user.id,
+            key=idempotency_key,
+            data=period,
+            run=lambda: certificates.issue(actor=user, volunteer_id=volunteer_id, certificate_in=period),
+        )
+
+    @get("/{volunteer_id:uuid}/service-certificates")
+    async def list_certificates(self, user: Caller, volunteer_id: FromPath[UUID]) -> list[ServiceCertificateOut]:
+        return await certificates.get_all(actor=user, volunteer_id=volunteer_id)
 
 
 class ServiceCertificateController(Controller):
     path = "/service-certificates"
     tags = ["volunteers"]
 
+    @get("/{certificate_id:uuid}")
+    async def certificate(self, user: Caller, certificate_id: FromPath[UUID]) -> ServiceCertificateOut:
+        return await certificates.get(actor=user, certificate_id=certificate_id)
+
     @get("/{certificate_id:uuid}/pdf")
     async def pdf(self, user: Caller, certificate_id: FromPath[UUID]) -> Response[bytes]:
-        serial, body = await documents.certificate_pdf(actor=user, certificate_id=certificate_id)
+        serial, body = await certificates.pdf(actor=user, certificate_id=certificate_id)
         return Response(
             body,
             media_type="application/pdf",
             headers={"Content-Disposition": f'inline; filename="{serial}.pdf"'},
         )
+
+    @post("/{certificate_id:uuid}/revoke", status_code=200)
+    async def revoke(
+        self, user: Caller, certificate_id: FromPath[UUID], data: JSONBody[RevokeIn]
+    ) -> ServiceCertificateOut:
+        async with db.unit_of_work():
+            return await certificates.revoke(actor=user, certificate_id=certificate_id, revoke_in=data)
+
+
+class PublicCertificateController(Controller):
+    """Anyone holding a certificate checks it: no sign-in (the path is public, linli.auth.security)."""
+
+    path = "/public/certificates"
+    tags = ["volunteers"]
+
+    @get("/{serial_no:str}")
+    async def verify(
+        self,
+        serial_no: FromPath[str],
+        code: Annotated[str, QueryParameter(max_length=20, pattern=NUL_FREE, description="the check code")] = "",
+    ) -> CertificateVerificationOut:
+        return await certificates.verify(serial=serial_no, check_code=code)
 
 
 class CommunityVolunteeringController(Controller):
@@ -139,6 +195,17 @@ class CommunityVolunteeringController(Controller):
     ) -> VolunteerSettingsOut:
         async with db.unit_of_work():
             return await profiles.set_settings(actor=user, community_id=community_id, settings_in=data)
+
+    @get("/certificate-issuer")
+    async def certificate_issuer(self, user: Caller, community_id: FromPath[UUID]) -> CertificateIssuerOut:
+        return await certificates.get_issuer(actor=user, community_id=community_id)
+
+    @put("/certificate-issuer")
+    async def set_certificate_issuer(
+        self, user: Caller, community_id: FromPath[UUID], data: JSONBody[CertificateIssuerIn]
+    ) -> CertificateIssuerOut:
+        async with db.unit_of_work():
+            return await certificates.set_issuer(actor=user, community_id=community_id, issuer_in=data)
 
     @get("/volunteers")
     async def volunteers(
@@ -394,6 +461,7 @@ class TimeBankController(Controller):
 CONTROLLERS = [
     VolunteerController,
     ServiceCertificateController,
+    PublicCertificateController,
     CommunityVolunteeringController,
     TeamController,
     TeamOfferController,

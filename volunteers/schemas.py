@@ -5,10 +5,19 @@ from __future__ import annotations
 import itertools
 import re
 from datetime import date, datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
-from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from linli.schemas import Input
 
@@ -140,6 +149,16 @@ class VolunteerOut(BaseModel):
     weekly_cap_minutes: int | None
     languages: list[str]
     tags: list[str]
+    real_name: str | None = None
+    id_number_masked: str | None = Field(default=None, description="e.g. 4601**********123X; never the full number")
+
+
+class RealNameIn(Strict):
+    """The volunteer's real name and 18-digit resident identity number, for service certificates."""
+
+    real_name: str = Field(min_length=1, max_length=50)
+    # SecretStr: the number never shows in a repr, a log line or a traceback of this model.
+    id_number: SecretStr = Field(min_length=15, max_length=24, description="18 characters; stored masked only")
 
 
 # --- teams --------------------------------------------------------------------------------------------------
@@ -354,13 +373,83 @@ class VolunteerHoursRow(BaseModel):
     approved_minutes: int
 
 
+class CertificateIssuerIn(Strict):
+    """Who issues the community's certificates: the organisation (default: street and community) and how
+    to reach it (a phone number or address, printed on every certificate)."""
+
+    organisation: str | None = Field(default=None, min_length=2, max_length=100)
+    contact: str = Field(min_length=5, max_length=100)
+
+
+class CertificateIssuerOut(BaseModel):
+    community_id: UUID
+    organisation: str
+    contact: str | None
+
+
+class ServiceCertificateIn(Strict):
+    """The period a certificate covers, local dates inclusive (default: all approved service to date)."""
+
+    period_from: date | None = None
+    period_to: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.period_from and self.period_to and self.period_to < self.period_from:
+            raise ValueError("period_to must not be before period_from")
+        return self
+
+
+class ServiceRecordOut(BaseModel):
+    served_on: date | None = Field(description="local date the service began")
+    title: str
+    organiser: str
+    minutes: int
+
+
 class ServiceCertificateOut(BaseModel):
     id: UUID
     serial_no: str
+    check_code: str | None
+    verification_url: str | None
+    community_id: UUID
     volunteer_id: UUID
+    status: Literal["valid", "revoked"]
+    period_from: date | None
+    period_to: date | None
+    approved_minutes: int = Field(description="of the period")
+    lifetime_minutes: int | None = Field(description="all approved service at issue; the star level follows it")
+    star_level: int
+    record_count: int
+    holder_name: str | None
+    holder_id_masked: str | None
+    issuer_organisation: str | None
+    issuer_contact: str | None
+    issued_by_name: str | None
+    issued_at: datetime
+    revoked_at: datetime | None
+    revoke_reason: str | None
+
+
+class RevokeIn(Strict):
+    reason: str = Field(min_length=2, max_length=200)
+
+
+class CertificateVerificationOut(BaseModel):
+    """What anyone holding a certificate's serial number and check code may confirm."""
+
+    serial_no: str
+    status: Literal["valid", "revoked"]
+    holder_masked_name: str
+    period_from: date | None
+    period_to: date | None
     approved_minutes: int
     star_level: int
-    issued_at: datetime
+    issuing_community: str
+    issuer_organisation: str
+    issued_on: date
+    revoked_at: datetime | None
+    revoke_reason: str | None
 
 
 # --- time bank ----------------------------------------------------------------------------------------------

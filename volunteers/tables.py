@@ -46,6 +46,9 @@ class VolunteerSettings(Table, tablename="volunteer_settings"):
     community_id = ForeignKey(Community, null=False, on_delete=OnDelete.restrict, unique=True)
     star_thresholds_hours = Array(Integer(), null=False, default=list)
     timebank_cap_minutes = Integer(null=False, default=90000)
+    # Printed on service certificates: the issuing organisation (default: street and community) and contact.
+    certificate_organisation = Varchar(length=100, null=True, default=None)
+    certificate_contact = Varchar(length=100, null=True, default=None)
     updated_at = Timestamptz(default=TimestamptzNow(), null=False)
 
 
@@ -57,6 +60,12 @@ class Volunteer(Table, tablename="volunteer_profiles"):
     weekly_cap_minutes = Integer(null=True, default=None)
     languages = Array(Varchar(length=30), null=False, default=list)
     tags = Array(Varchar(length=30), null=False, default=list)
+    # Real-name data for certificates (volunteers.identity): the identity number only masked and as a keyed
+    # HMAC (unique per community, partial index in the raw migration), never in full. All three or none.
+    real_name = Varchar(length=50, null=True, default=None)
+    id_number_masked = Varchar(length=18, null=True, default=None)
+    id_number_hmac = Varchar(length=64, null=True, default=None)
+    real_name_set_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow(), null=False)
     updated_at = Timestamptz(default=TimestamptzNow(), null=False)
     unique_user = Unique([community_id, user_id])
@@ -224,17 +233,37 @@ class HoursEntry(Table, tablename="volunteer_hours_entries"):
 
 
 class ServiceCertificate(Table, tablename="volunteer_service_certificates"):
-    """A numbered 志愿服务证明 issued by the community."""
+    """A numbered 志愿服务证明 issued by the community: a snapshot of the approved service of a period.
+
+    Never edited (database trigger): a wrong certificate is revoked once (`revoked_*`) and a new one issued.
+    Rows issued before certificates became verifiable have no `check_code` and list `activities` only.
+    """
 
     id = UUID(primary_key=True)
     community_id = UUID(null=False, index=True)
     volunteer_id = ForeignKey(Volunteer, null=False, on_delete=OnDelete.restrict, index=True)
     serial_no = Varchar(length=40, null=False, unique=True)
+    # printed on the certificate and in its QR code; public verification needs serial and code together
+    check_code = Varchar(length=12, null=True, default=None)
+    period_from = Date(null=True, default=None)
+    period_to = Date(null=True, default=None)
+    # minutes of the period; the star level follows `lifetime_minutes` (all approved service at issue)
     approved_minutes = Integer(null=False)
+    lifetime_minutes = Integer(null=True, default=None)
     star_level = Integer(null=False)
+    # [{"date", "title", "organiser", "minutes"}, …] every approved record of the period
+    records = JSONB(null=False, default="[]")
     activities = JSONB(null=False, default="[]")
+    holder_name = Varchar(length=50, null=True, default=None)
+    holder_id_masked = Varchar(length=18, null=True, default=None)
+    issuer_organisation = Varchar(length=100, null=True, default=None)
+    issuer_contact = Varchar(length=100, null=True, default=None)
     issued_by = UUID(null=False)
+    issued_by_name = Varchar(length=100, null=True, default=None)
     issued_at = Timestamptz(default=TimestamptzNow(), null=False)
+    revoked_at = Timestamptz(null=True, default=None)
+    revoked_by = UUID(null=True, default=None)
+    revoke_reason = Varchar(length=200, null=True, default=None)
 
 
 class TimeAccount(Table, tablename="timebank_accounts"):

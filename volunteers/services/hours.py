@@ -7,7 +7,6 @@ Corrections are new signed entries; the ledger refuses UPDATE and DELETE (databa
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -350,17 +349,3 @@ async def community_hours(*, actor: CurrentUser, community_id: UUID, period: str
         period,
     )
     return [VolunteerHoursRow(volunteer_id=r["id"], name=r["name"], approved_minutes=r["minutes"]) for r in rows]
-
-
-async def activities(volunteer_id: UUID) -> list[tuple[str, int]]:
-    """(task title, minutes) of every task with approved hours, for certificates."""
-    rows = await db.fetch(
-        "SELECT t.title, sum(e.minutes)::int AS minutes FROM volunteer_hours_entries e"
-        " JOIN volunteer_tasks t ON t.id = e.task_id WHERE e.volunteer_id = $1 GROUP BY t.title"
-        " HAVING sum(e.minutes) > 0 ORDER BY minutes DESC, t.title",
-        volunteer_id,
-    )
-    merged: dict[str, int] = defaultdict(int)
-    for r in rows:
-        merged[r["title"]] += r["minutes"]
-    return list(merged.items())

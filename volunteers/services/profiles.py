@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from uuid import UUID
 
+import asyncpg
+
 from community import access
 from linli import audit, db
 from linli.auth.security import CurrentUser
-from linli.errors import BadInput, Conflict, NotFound
+from linli.errors import BadInput, Conflict, NotFound, register_code
+from volunteers import identity
 from volunteers.schemas import (
     AvailabilityWindow,
     CertificateIn,
     ProfileFields,
+    RealNameIn,
     SkillIn,
     SkillLevel,
     SkillOut,
@@ -31,6 +35,16 @@ from volunteers.services.common import (
     require_member,
     require_self_or_staff,
     skill_catalog,
+)
+
+ID_NUMBER_INVALID = register_code(
+    "id_number_invalid", 422, "身份证号码有误,请核对后重新填写", "Not a valid 18-digit resident identity number"
+)
+ID_NUMBER_REGISTERED = register_code(
+    "id_number_registered",
+    409,
+    "该身份证号已登记在本社区另一名志愿者名下",
+    "This identity number belongs to another volunteer of this community",
 )
 
 DEFAULT_STAR_THRESHOLDS_HOURS = [100, 300, 600, 1000, 1500]
@@ -260,7 +274,52 @@ async def get(*, actor: CurrentUser, volunteer_id: UUID) -> VolunteerOut:
         weekly_cap_minutes=volunteer["weekly_cap_minutes"],
         languages=list(volunteer["languages"]),
         tags=list(volunteer["tags"]),
+        real_name=volunteer["real_name"],
+        id_number_masked=volunteer["id_number_masked"],
     )
+
+
+async def set_real_name(*, actor: CurrentUser, volunteer_id: UUID, real_name_in: RealNameIn) -> VolunteerOut:
+    """The volunteer (or staff of their community, registering in person) records the real name and the
+    identity number certificates need. Only the masked number and its keyed HMAC are stored; the same number
+    cannot belong to two profiles of one community (409 `id_number_registered`)."""
+    volunteer = await load_volunteer(volunteer_id, for_update=True)
+    if volunteer["user_id"] != actor.id:
+        await require_self_or_staff(actor, volunteer)
+        await access.require_role(actor, volunteer["community_id"], "staff")
+    number = identity.normalise(real_name_in.id_number.get_secret_value())
+    if not identity.is_valid(number):
+        # Never repeat the number in the message: it would reach the response and the logs.
+        raise BadInput("not a valid 18-digit resident identity number", code=ID_NUMBER_INVALID)
+    digest = identity.keyed_digest(number)
+    holder = await db.fetchval(
+        "SELECT id FROM volunteer_profiles WHERE community_id = $1 AND id_number_hmac = $2",
+        volunteer["community_id"],
+        digest,
+    )
+    if holder is not None and holder != volunteer_id:
+        raise Conflict("this identity number belongs to another volunteer here", code=ID_NUMBER_REGISTERED)
+    try:
+        await db.execute(
+            "UPDATE volunteer_profiles SET real_name = $2, id_number_masked = $3, id_number_hmac = $4,"
+            " real_name_set_at = now(), updated_at = now() WHERE id = $1",
+            volunteer_id,
+            real_name_in.real_name,
+            identity.mask(number),
+            digest,
+        )
+    except asyncpg.UniqueViolationError:
+        # Another profile took the number between the check and the write (the partial unique index).
+        raise Conflict("this identity number belongs to another volunteer here", code=ID_NUMBER_REGISTERED) from None
+    await audit.record(
+        actor_user_id=actor.id,
+        action="volunteer.real_name_set",
+        object_type="volunteer",
+        object_id=volunteer_id,
+        community_id=volunteer["community_id"],
+        detail={"id_number_masked": identity.mask(number)},
+    )
+    return await get(actor=actor, volunteer_id=volunteer_id)
 
 
 async def get_all(
