@@ -169,9 +169,13 @@ async def test_only_the_volunteer_and_their_communitys_staff_may_download(client
     await _approved(client, setup, he, 60)
     r = await client.post(f"/api/v1/volunteers/{profile['id']}/service-certificates", headers=he.headers)
     assert r.status_code == 403  # a volunteer does not certify themself
-    cert = (
-        await client.post(f"/api/v1/volunteers/{profile['id']}/service-certificates", headers=setup.staff.headers)
-    ).json()
+    # A retried request (same Idempotency-Key) gets the first certificate back, not a second one.
+    keyed = {**setup.staff.headers, "Idempotency-Key": "issue-he-1"}
+    first = await client.post(f"/api/v1/volunteers/{profile['id']}/service-certificates", headers=keyed)
+    retry = await client.post(f"/api/v1/volunteers/{profile['id']}/service-certificates", headers=keyed)
+    assert first.status_code == retry.status_code == 201
+    assert retry.json() == first.json() and await _certificate_rows() == 1
+    cert = first.json()
     neighbour, _ = await volunteer(client, setup, "邻居志愿者")
     elsewhere = await community_with_staff(client, "海秀社区")
     stranger = await sign_up(client, "路人")
