@@ -97,8 +97,9 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
 
 def _pages() -> list[ControllerRouterHandler]:
     from console.home import HomeController
+    from console.verify import VerifyController
 
-    pages: list[ControllerRouterHandler] = [HomeController]
+    pages: list[ControllerRouterHandler] = [HomeController, VerifyController]
     return pages
 
 

@@ -130,8 +130,14 @@ async def test_every_approved_record_is_on_the_certificate_and_its_qr_code_verif
 
     url = _qr_of_first_page(r.content, tmp_path)
     assert url == cert["verification_url"]
-    assert url.startswith(get_settings().public_base_url + "/api/v1/public/certificates/")
+    assert url.startswith(get_settings().public_base_url + "/verify/")
     parts = urlsplit(url)
+    # The QR opens the console's page for people (no sign-in) ...
+    page = await client.get(f"{parts.path}?{parts.query}")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "这份证明真实有效" in page.text and "何*愿" in page.text and "何志愿" not in page.text
+    # ... and machines ask the API the same question.
+    parts = urlsplit(url.replace("/verify/", "/api/v1/public/certificates/"))
     answer = await client.get(f"{parts.path}?{parts.query}")  # no token: anyone may verify
     assert answer.status_code == 200, answer.text
     assert answer.json() == {
@@ -212,7 +218,9 @@ async def test_a_wrong_certificate_is_revoked_never_edited_and_a_new_one_issued(
     pdf = await client.get(f"/api/v1/service-certificates/{wrong['id']}/pdf", headers=he.headers)
     assert "作废" in _pdf_pages(pdf.content)[0]
     parts = urlsplit(_qr_of_first_page(pdf.content, tmp_path))
-    answer = (await client.get(f"{parts.path}?{parts.query}")).json()
+    page = await client.get(f"{parts.path}?{parts.query}")
+    assert page.status_code == 200 and "这份证明已作废" in page.text and reason["reason"] in page.text
+    answer = (await client.get(f"/api/v1/public/certificates{parts.path.removeprefix('/verify')}?{parts.query}")).json()
     assert answer["status"] == "revoked"
     assert answer["revoke_reason"] == reason["reason"] and answer["revoked_at"] is not None
     assert answer["approved_minutes"] == 120
@@ -229,7 +237,11 @@ async def test_a_wrong_certificate_is_revoked_never_edited_and_a_new_one_issued(
     assert new.status_code == 201
     assert new.json()["serial_no"] != wrong["serial_no"] and new.json()["status"] == "valid"
     assert (
-        await client.get(urlsplit(new.json()["verification_url"]).path + "?code=" + new.json()["check_code"])
+        await client.get(
+            urlsplit(new.json()["verification_url"]).path.replace("/verify/", "/api/v1/public/certificates/")
+            + "?code="
+            + new.json()["check_code"]
+        )
     ).json()["status"] == "valid"
 
 
@@ -419,7 +431,10 @@ async def test_the_full_identity_number_is_in_no_answer_no_row_and_no_log(log_di
             pdf = await http.get(f"/api/v1/service-certificates/{cert['id']}/pdf", headers=he.headers)
             assert number not in "".join(_pdf_pages(pdf.content)) and number.encode() not in pdf.content
             parts = urlsplit(cert["verification_url"])
-            verified = await http.get(f"{parts.path}?{parts.query}")
+            page = await http.get(f"{parts.path}?{parts.query}")
+            assert "何*愿" in page.text and number not in page.text
+            answers.append(page.text)
+            verified = await http.get(f"/api/v1/public/certificates{parts.path.removeprefix('/verify')}?{parts.query}")
             assert verified.json()["holder_masked_name"] == "何*愿"
     assert len(answers) > 20
     for answer in answers:

@@ -77,9 +77,10 @@ CHECK_LENGTH = 8
 
 
 def verification_url(serial_no: str, check_code: str) -> str:
-    """The public verification address printed in a certificate's QR code."""
+    """The public verification address printed in a certificate's QR code: the console's page for people
+    (console.verify), which answers what GET /api/v1/public/certificates/{serial}?code= answers machines."""
     base = get_settings().public_base_url.rstrip("/")
-    return f"{base}/api/v1/public/certificates/{quote(serial_no)}?code={quote(check_code)}"
+    return f"{base}/verify/{quote(serial_no)}?code={quote(check_code)}"
 
 
 def _new_check_code() -> str:
