@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from linli import db
@@ -37,6 +37,7 @@ from volunteers.schemas import (
     ServiceCertificateOut,
     SkillIn,
     SkillOut,
+    SkillPatch,
     TaskIn,
     TaskOut,
     TeamAcceptIn,
@@ -183,6 +184,18 @@ class CommunityVolunteeringController(Controller):
     @get("/skills")
     async def skills(self, user: Caller, community_id: FromPath[UUID]) -> list[SkillOut]:
         return await profiles.get_skills(actor=user, community_id=community_id)
+
+    @patch("/skills/{code:str}")
+    async def edit_skill(
+        self, user: Caller, community_id: FromPath[UUID], code: FromPath[str], data: JSONBody[SkillPatch]
+    ) -> SkillOut:
+        async with db.unit_of_work():
+            return await profiles.update_skill(actor=user, community_id=community_id, code=code, patch=data)
+
+    @delete("/skills/{code:str}", status_code=204)
+    async def remove_skill(self, user: Caller, community_id: FromPath[UUID], code: FromPath[str]) -> None:
+        async with db.unit_of_work():
+            await profiles.remove_skill(actor=user, community_id=community_id, code=code)
 
     @get("/volunteer-settings")
     async def volunteer_settings(self, user: Caller, community_id: FromPath[UUID]) -> VolunteerSettingsOut:

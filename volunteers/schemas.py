@@ -49,6 +49,20 @@ class SkillIn(Strict):
     requires_certificate: str | None = Field(default=None, pattern=CODE_PATTERN)
 
 
+class SkillPatch(Strict):
+    """Only the fields given change; `requires_certificate: null` lifts the requirement. The code is the skill's
+    identity (profiles and tasks refer to it) and never changes."""
+
+    name_zh: str | None = Field(default=None, min_length=1, max_length=60)
+    requires_certificate: str | None = Field(default=None, pattern=CODE_PATTERN)
+
+    @model_validator(mode="after")
+    def _name_not_null(self) -> Self:
+        if "name_zh" in self.model_fields_set and self.name_zh is None:
+            raise ValueError("name_zh may not be null")
+        return self
+
+
 class SkillOut(BaseModel):
     code: str
     name_zh: str

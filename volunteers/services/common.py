@@ -132,10 +132,5 @@ async def require_own_assignment(user: CurrentUser, assignment: asyncpg.Record) 
         raise NotFound("no such assignment", code=ASSIGNMENT_NOT_FOUND)
 
 
-async def skill_catalog(community_id: UUID) -> dict[str, asyncpg.Record]:
-    rows = await db.fetch("SELECT * FROM volunteer_skills WHERE community_id = $1", community_id)
-    return {r["code"]: r for r in rows}
-
-
 def as_dict(row: asyncpg.Record) -> dict[str, Any]:
     return dict(row)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from uuid import UUID
 
 import asyncpg
@@ -12,6 +13,7 @@ from linli.auth.security import CurrentUser
 from linli.errors import BadInput, Conflict, NotFound, register_code
 from volunteers import identity
 from volunteers.schemas import (
+    CODE_PATTERN,
     AvailabilityWindow,
     CertificateIn,
     ProfileFields,
@@ -19,6 +21,7 @@ from volunteers.schemas import (
     SkillIn,
     SkillLevel,
     SkillOut,
+    SkillPatch,
     VolunteerIn,
     VolunteerOut,
     VolunteerSettingsIn,
@@ -34,7 +37,6 @@ from volunteers.services.common import (
     load_volunteer,
     require_member,
     require_self_or_staff,
-    skill_catalog,
 )
 
 ID_NUMBER_INVALID = register_code(
@@ -45,6 +47,16 @@ ID_NUMBER_REGISTERED = register_code(
     409,
     "该身份证号已登记在本社区另一名志愿者名下",
     "This identity number belongs to another volunteer of this community",
+)
+
+SKILL_NOT_FOUND = register_code(
+    "skill_not_found", 404, "本社区技能目录中没有这项技能", "No such skill in this catalogue"
+)
+SKILL_IN_USE = register_code(
+    "skill_in_use",
+    409,
+    "仍有志愿者或未结束的任务使用这项技能,不能删除(可以改名)",
+    "Volunteers or open tasks still use this skill; it cannot be removed (it can be renamed)",
 )
 
 DEFAULT_STAR_THRESHOLDS_HOURS = [100, 300, 600, 1000, 1500]
@@ -71,6 +83,75 @@ async def create_skill(*, actor: CurrentUser, community_id: UUID, skill_in: Skil
     return SkillOut(**dict(row))
 
 
+def _require_code_shape(code: str) -> None:
+    """A code from a URL path that no skill could have is simply not in the catalogue."""
+    if not re.fullmatch(CODE_PATTERN, code):
+        raise NotFound("no such skill", code=SKILL_NOT_FOUND)
+
+
+async def update_skill(*, actor: CurrentUser, community_id: UUID, code: str, patch: SkillPatch) -> SkillOut:
+    """Community staff rename a skill or change the certificate it demands (a default one as well); audited."""
+    await access.require_role(actor, community_id, "staff")
+    _require_code_shape(code)
+    changes = patch.model_dump(exclude_unset=True)
+    row = await db.fetchrow(
+        "UPDATE volunteer_skills SET name_zh = coalesce($3, name_zh),"
+        " requires_certificate = CASE WHEN $4 THEN $5 ELSE requires_certificate END"
+        " WHERE community_id = $1 AND code = $2 RETURNING id, code, name_zh, requires_certificate",
+        community_id,
+        code,
+        changes.get("name_zh"),
+        "requires_certificate" in changes,
+        changes.get("requires_certificate"),
+    )
+    if row is None:
+        raise NotFound("no such skill", code=SKILL_NOT_FOUND)
+    if changes:
+        await audit.record(
+            actor_user_id=actor.id,
+            action="volunteer_skill.updated",
+            object_type="volunteer_skill",
+            object_id=row["id"],
+            community_id=community_id,
+            detail={"code": code, "changes": changes},
+        )
+    return SkillOut(code=row["code"], name_zh=row["name_zh"], requires_certificate=row["requires_certificate"])
+
+
+async def remove_skill(*, actor: CurrentUser, community_id: UUID, code: str) -> None:
+    """Community staff remove a skill nobody uses: no volunteer lists it and no open task requires it (409
+    `skill_in_use` otherwise, so no profile or task is left pointing at a code the catalogue lacks)."""
+    await access.require_role(actor, community_id, "staff")
+    _require_code_shape(code)
+    # Locking the catalogue row orders us with a volunteer registering the skill at the same moment.
+    skill_id = await db.fetchval(
+        "SELECT id FROM volunteer_skills WHERE community_id = $1 AND code = $2 FOR UPDATE", community_id, code
+    )
+    if skill_id is None:
+        raise NotFound("no such skill", code=SKILL_NOT_FOUND)
+    use = await db.fetchrow(
+        "SELECT (SELECT count(*) FROM volunteer_profile_skills WHERE community_id = $1 AND skill_code = $2)"
+        " AS volunteers, (SELECT count(*) FROM volunteer_tasks WHERE community_id = $1 AND status IN ('open', 'full')"
+        " AND required_skills @> jsonb_build_array(jsonb_build_object('code', $2::text))) AS tasks",
+        community_id,
+        code,
+    )
+    assert use is not None
+    if use["volunteers"] or use["tasks"]:
+        raise Conflict(
+            "the skill is in use", code=SKILL_IN_USE, volunteers=int(use["volunteers"]), tasks=int(use["tasks"])
+        )
+    await db.execute("DELETE FROM volunteer_skills WHERE id = $1", skill_id)
+    await audit.record(
+        actor_user_id=actor.id,
+        action="volunteer_skill.removed",
+        object_type="volunteer_skill",
+        object_id=skill_id,
+        community_id=community_id,
+        detail={"code": code},
+    )
+
+
 async def get_skills(*, actor: CurrentUser, community_id: UUID) -> list[SkillOut]:
     await require_member(actor, community_id)
     rows = await db.fetch(
@@ -81,9 +162,18 @@ async def get_skills(*, actor: CurrentUser, community_id: UUID) -> list[SkillOut
 
 
 async def check_skills(community_id: UUID, codes: list[str]) -> None:
-    """Every code must be in the community's catalog (422 `unknown_skill` otherwise)."""
-    catalog = await skill_catalog(community_id)
-    unknown = sorted(set(codes) - set(catalog))
+    """Every code must be in the community's catalog (422 `unknown_skill` otherwise).
+
+    The codes found stay key-share locked until the unit of work ends, so staff cannot remove a skill between
+    this check and the profile or task that uses it (`remove_skill` locks the row for update first)."""
+    if not codes:
+        return
+    found = await db.fetch(
+        "SELECT code FROM volunteer_skills WHERE community_id = $1 AND code = ANY($2::text[]) FOR KEY SHARE",
+        community_id,
+        sorted(set(codes)),
+    )
+    unknown = sorted(set(codes) - {r["code"] for r in found})
     if unknown:
         raise BadInput(f"unknown skill: {', '.join(unknown)}", code=UNKNOWN_SKILL, unknown=unknown)
 
