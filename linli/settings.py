@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(default=0.1, gt=0, le=60, alias="LINLI_OUTBOX_POLL_SECONDS")
     # GET /metrics: this bearer token when set, else loopback clients only (linli.metrics).
     metrics_token: SecretStr | None = Field(default=None, alias="LINLI_METRICS_TOKEN")
+    # `linli worker` serves Dramatiq's Prometheus metrics here (workers.metrics; Dramatiq's own variable names).
+    # Loopback by default: the worker's port has no token check, so open it (0.0.0.0) only where the network
+    # is the monitoring system's, as in a Kubernetes pod. Port 0 turns the worker's metrics off.
+    worker_metrics_host: str = Field(default="127.0.0.1", alias="dramatiq_prom_host")
+    worker_metrics_port: int = Field(default=9191, ge=0, le=65535, alias="dramatiq_prom_port")
     # The web console's session cookie is sent over HTTPS only; browsers treat http://127.0.0.1 and
     # http://localhost as secure, so only a console served over plain HTTP on another host must turn this off.
     cookie_secure: bool = Field(default=True, alias="LINLI_COOKIE_SECURE")

@@ -107,6 +107,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    if settings.worker_metrics_port:
+        # Before anything imports prometheus_client (its values are file-backed only if the directory is set then).
+        from workers.metrics import metrics_directory, prepare_directory
+
+        prepare_directory(metrics_directory(settings.data_dir))
     import server.registry  # noqa: F401  (declares every actor)
     from linli.logging import configure_logging
     from workers.runtime import run_worker

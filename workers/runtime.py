@@ -49,6 +49,12 @@ def run_worker(*, threads: int = 4, relay: bool = True, scheduler: bool = True) 
     from workers.broker import get_broker
 
     broker = get_broker()
+    settings = get_settings()
+    metrics_server = None
+    if settings.worker_metrics_port:
+        from workers.metrics import enable_prometheus
+
+        metrics_server = enable_prometheus(broker, host=settings.worker_metrics_host, port=settings.worker_metrics_port)
     worker = Worker(broker, worker_threads=threads, worker_timeout=1000)
     worker.start()
     log.info("worker_started", threads=threads, queues=sorted(broker.get_declared_queues()))
@@ -78,3 +84,5 @@ def run_worker(*, threads: int = 4, relay: bool = True, scheduler: bool = True) 
         log.info("worker_stopping")
         worker.stop(timeout=10_000)
         broker.close()
+        if metrics_server is not None:
+            metrics_server.close()
