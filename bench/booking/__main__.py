@@ -51,6 +51,7 @@ import asyncpg
 import httpx
 import psutil
 
+from bench import progress
 from bench.scratch import create_database, drop_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -453,8 +454,11 @@ def main(argv: list[str] | None = None) -> int:
         ):
             ports = {"linli": app_port, "baseline": raw_port}
             sessions = {"linli": app_session, "baseline": raw_session}
+            # One step per wrk run, the warm-ups included; advanced between runs, never during one.
+            shown = progress.bar(total=len(ports) * (1 + args.rounds), desc="bench.booking", unit="run")
             for label, port in ports.items():
                 # Warm-up: connection pools, imports, plan caches.
+                shown.set_postfix_str(f"warm-up {label}")
                 run_wrk(
                     f"http://127.0.0.1:{port}",
                     scripts[label],
@@ -462,10 +466,12 @@ def main(argv: list[str] | None = None) -> int:
                     duration=2,
                     threads=args.threads,
                 )
+                shown.update()
             # Rounds alternate between the contenders so a noisy neighbour hurts both alike; the best round of
             # each is reported.
             for number in range(1, args.rounds + 1):
                 for label, port in ports.items():
+                    shown.set_postfix_str(f"round {number} {label}")
                     cpu_before = cpu_seconds(sessions[label])
                     wal_before = asyncio.run(wal_syncs(dsn))
                     with DiskProbe(tmp) as probe:
@@ -487,6 +493,8 @@ def main(argv: list[str] | None = None) -> int:
                     rounds.append((label, number, r))
                     if label not in results or r["rps"] > results[label]["rps"]:
                         results[label] = r
+                    shown.update()
+            shown.close()
         audits = {
             "linli": asyncio.run(audit(dsn, app_slots)),
             "baseline": asyncio.run(audit(dsn, raw_slots)),

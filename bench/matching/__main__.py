@@ -26,6 +26,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import coo_matrix
 
+from bench import progress
 from volunteers import matching
 from volunteers.matching import BatchTask, Candidate, TaskSpec
 
@@ -165,20 +166,31 @@ def optimum_of_rules(
     return round(-res.fun), -lp.fun
 
 
+PHASES = ("build", "rules", "solver", "scalar reference", "greedy", "MILP + LP")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--volunteers", type=int, default=10000)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
+    # One step per measured phase; the bar moves between them, outside every timed section.
+    shown = progress.bar(total=len(PHASES), desc="bench.matching", unit="phase")
+
+    def done(phase: str) -> None:
+        shown.set_postfix_str(phase)
+        shown.update()
 
     t0 = time.perf_counter()
     tasks, volunteers = build(args.tasks, args.volunteers, args.seed)
     t_build = time.perf_counter() - t0
+    done("build")
 
     t0 = time.perf_counter()
     pairs = matching.score_pairs(tasks, volunteers)
     t_rules = time.perf_counter() - t0
+    done("rules")
 
     batch = [matching.batch_task(matching.prepare(t)) for t in tasks]
     groups = matching.overlap_groups(batch)
@@ -188,20 +200,25 @@ def main(argv: list[str] | None = None) -> None:
     caps = {v.volunteer_id: v.weekly_cap_minutes for v in volunteers}
     solved = pairs.solve(batch, volunteers, cap_left=lambda v, _week: caps[v])  # type: ignore[index]
     t_solve = time.perf_counter() - t0
+    done("solver")
 
     edges = pairs.edges(tasks, volunteers)
     n_edges = len(pairs)
     t0 = time.perf_counter()
     same_as_scalar = edges_for(tasks, volunteers) == edges
     t_scalar = time.perf_counter() - t0
+    done("scalar reference")
 
     t0 = time.perf_counter()
     greedy = matching.greedy(batch, edges)
     t_greedy = time.perf_counter() - t0
+    done("greedy")
 
     t0 = time.perf_counter()
     optimum, lp_bound = optimum_of_rules(batch, edges, caps)  # type: ignore[arg-type]
     t_lp = time.perf_counter() - t0
+    done("MILP + LP")
+    shown.close()
 
     score, greedy_score = matching.total(solved), matching.total(greedy)
     print(f"bench.matching  tasks={args.tasks} places={places} volunteers={args.volunteers} seed={args.seed}")

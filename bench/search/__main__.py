@@ -24,6 +24,7 @@ from typing import Any
 
 import asyncpg
 
+from bench import progress
 from bench.scratch import create_database, drop_database
 
 PREFIXES = [
@@ -245,7 +246,9 @@ async def run(n_offerings: int, n_requests: int, keep: bool, seed_value: int) ->
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             heads = ("hits", "api p50", "api p95", "raw p50", "raw p95", "p50 ratio")
             print(f"\n{'query':<38} {heads[0]:>7} " + " ".join(f"{h:>8}" for h in heads[1:]) + "  index")
+            shown = progress.bar(total=len(queries()), desc="bench.search", unit="query")
             for label, params in queries():
+                shown.set_postfix_str(label)
                 sql, args = catalog_sql(CatalogQuery(**params))
 
                 async def api_call(params: dict[str, Any] = params) -> Any:
@@ -267,12 +270,13 @@ async def run(n_offerings: int, n_requests: int, keep: bool, seed_value: int) ->
                 if "q" in params and (seq or not used):
                     failures += 1
                 ratio = statistics.median(base) / statistics.median(api)
-                print(
+                progress.say(
                     f"{label:<38} {hits:>7,} {statistics.median(api):>7.1f}ms {pct(api, 95):>7.1f}ms"
                     f" {statistics.median(base):>7.1f}ms {pct(base, 95):>7.1f}ms {ratio:>9.2f}"
-                    f"  {', '.join(used) or '-'}{' SEQ SCAN' if seq else ''}",
-                    flush=True,
+                    f"  {', '.join(used) or '-'}{' SEQ SCAN' if seq else ''}"
                 )
+                shown.update()
+            shown.close()
         await raw.close()
         print("\nratio = raw p50 / api p50 (1.0 = the API adds nothing over the bare SQL).")
         print(

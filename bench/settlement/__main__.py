@@ -28,6 +28,8 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from bench import progress
+
 ADMIN_DSN = os.environ.get("LINLI_BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PERIOD = "2026-10"
 
@@ -127,14 +129,20 @@ async def settle(community_id: uuid.UUID, concurrency: int) -> tuple[float, int]
     for b in batches:
         queue.put_nowait(b)
 
+    # One step per partner batch committed: a call of microseconds beside a batch's seconds of SQL.
+    shown = progress.bar(total=len(batches), desc="bench.settlement", unit="batch")
+
     async def work() -> None:
         while not queue.empty():
             batch_id = queue.get_nowait()
             async with db.unit_of_work():
                 await settlement.settle_partner(batch_id=batch_id)
+            shown.update()
 
     await asyncio.gather(*[work() for _ in range(concurrency)])
-    return time.perf_counter() - started, len(batches)
+    elapsed = time.perf_counter() - started
+    shown.close()
+    return elapsed, len(batches)
 
 
 async def verify(community_id: uuid.UUID, bookings: int) -> list[str]:

@@ -101,17 +101,27 @@ async def build_community() -> DemoContext:
 
 async def load_demo(*, if_empty: bool = False) -> None:
     import importlib
+    import sys
+
+    from tqdm import tqdm
 
     await db.start_pool()
     try:
         if if_empty and await db.fetchval("SELECT count(*) FROM communities") > 0:
             print("demo: data already present, nothing loaded")
             return
-        async with db.unit_of_work():
-            ctx = await build_community()
-            for module, function in DEMO_STEPS:
-                step: DemoStep = getattr(importlib.import_module(module), function)
-                await step(ctx)
+        # A bar only on a terminal (the people and the community, then each domain's step); piped or logged
+        # output stays the plain list of sign-ins below.
+        with tqdm(total=1 + len(DEMO_STEPS), desc="demo", unit="step", disable=not sys.stderr.isatty()) as bar:
+            async with db.unit_of_work():
+                bar.set_postfix_str("community")
+                ctx = await build_community()
+                bar.update()
+                for module, function in DEMO_STEPS:
+                    bar.set_postfix_str(module.rsplit(".", 1)[-1])
+                    step: DemoStep = getattr(importlib.import_module(module), function)
+                    await step(ctx)
+                    bar.update()
         print(f"demo: 光阳社区 loaded (community {ctx.community_id}); every demo password is {DEMO_PASSWORD}")
         for key, phone, name, role, _ in PEOPLE:
             print(f"  {name:<6} {phone}  {role or 'platform admin'}  ({key})")
