@@ -58,6 +58,13 @@ def run_at_terminal(*args: str) -> tuple[subprocess.CompletedProcess[str], str]:
     return proc, b"".join(chunks).decode(errors="replace")
 
 
+def run_piped(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run `python -m <args>` with stdout and stderr piped, as in a log or CI."""
+    return subprocess.run(
+        [sys.executable, "-m", *args], env=process_env(), cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+
+
 def finished_bars(terminal: str) -> list[dict[str, Any]]:
     return [m.groupdict() for m in FINISHED.finditer(terminal.replace("\r", "\n"))]
 
@@ -72,9 +79,7 @@ async def test_linli_demo_shows_its_steps_at_a_terminal_and_nothing_in_a_pipe():
 
     # Piped (as in a log or CI): the same output and no bar anywhere.
     await db.execute("TRUNCATE communities CASCADE")
-    piped = subprocess.run(
-        [sys.executable, "-m", "server.cli", "demo"], env=process_env(), cwd=ROOT, capture_output=True, text=True
-    )
+    piped = run_piped("server.cli", "demo")
     assert piped.returncode == 0, piped.stderr
     assert "光阳社区" in piped.stdout
     assert "%|" not in piped.stderr + piped.stdout
@@ -88,12 +93,6 @@ def test_a_bench_shows_its_phases_at_a_terminal_and_keeps_its_report_plain():
     assert "solver / optimum" in proc.stdout
     assert "%|" not in proc.stdout
 
-    piped = subprocess.run(
-        [sys.executable, "-m", "bench.matching", "--tasks", "30", "--volunteers", "300"],
-        env=process_env(),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    piped = run_piped("bench.matching", "--tasks", "30", "--volunteers", "300")
     assert piped.returncode == 0
     assert "%|" not in piped.stderr
