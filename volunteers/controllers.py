@@ -13,6 +13,7 @@ from linli.auth.security import Caller
 from linli.idempotency import IdempotencyKey, create_once
 from linli.schemas import NUL_FREE
 from volunteers import timebank
+from volunteers.export_controller import NationalRecordsController
 from volunteers.schemas import (
     CODE_PATTERN,
     ApproveIn,
@@ -482,4 +483,5 @@ CONTROLLERS = [
     HelpRequestController,
     AssignmentController,
     TimeBankController,
+    NationalRecordsController,
 ]
