@@ -27,6 +27,7 @@ from linli.health import HealthController
 from linli.logging import RequestLog, configure_logging
 from linli.redis import close_redis
 from linli.settings import get_settings
+from server.admin import admin_mount
 
 
 @asynccontextmanager
@@ -143,7 +144,7 @@ def create_app() -> Litestar:
     authenticate = Authenticator(secret=settings.secret_key.get_secret_value())
     api = Router(path="/api/v1", route_handlers=api_controllers())
     return Litestar(
-        route_handlers=[api, HealthController, metrics.metrics_handler(DOMAIN_TOTALS), console_router()],
+        route_handlers=[api, HealthController, metrics.metrics_handler(DOMAIN_TOTALS), console_router(), admin_mount()],
         template_config=template_config(),
         lifespan=[_lifespan, metrics.lifespan],
         middleware=[request_middleware(authenticate)],
