@@ -325,8 +325,16 @@ async def migrate() -> None:
 
     # Piccolo prints a table per app on every run; a start-up shows it only when something went wrong.
     report = io.StringIO()
-    with contextlib.redirect_stdout(report):
-        result = await run_forwards("all")
+    # Every API replica migrates as it starts, beside a release's `linli migrate` job: one at a time (two at
+    # once both create Piccolo's `migration` table, and one fails). The lock is the session's: closing the
+    # connection releases it, however the run ends.
+    guard = await asyncpg.connect(engine().config["dsn"])
+    try:
+        await guard.execute("SELECT pg_advisory_lock(hashtext('linli.migrate'))")
+        with contextlib.redirect_stdout(report):
+            result = await run_forwards("all")
+    finally:
+        await guard.close()
     if not result.success:
         sys.stderr.write(report.getvalue())
         raise RuntimeError(f"migrations failed: {result.message}")
