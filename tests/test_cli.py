@@ -1,4 +1,4 @@
-"""The command line an operator uses: create a platform admin, migrate, load the demo."""
+"""The command line an operator uses: create a platform admin, migrate (the demo: tests/test_demo.py)."""
 
 from __future__ import annotations
 
@@ -38,21 +38,3 @@ async def test_admin_create_refuses_a_bad_phone():
 async def test_migrate_is_repeatable():
     assert linli("migrate").returncode == 0
     assert linli("migrate").returncode == 0
-
-
-async def test_demo_loads_a_realistic_community_once():
-    first = linli("demo")
-    assert first.returncode == 0, first.stdout + first.stderr
-    assert "光阳社区" in first.stdout
-    counts = await db.fetchrow(
-        "SELECT (SELECT count(*) FROM communities) AS communities, (SELECT count(*) FROM users) AS users,"
-        " (SELECT count(*) FROM community_residents WHERE priority_groups <> '{}') AS priority_residents"
-    )
-    assert counts is not None
-    assert counts["communities"] == 1
-    assert counts["users"] >= 10
-    assert counts["priority_residents"] >= 3
-    # Running it again changes nothing; --if-empty skips at once.
-    assert linli("demo").returncode == 0
-    assert await db.fetchval("SELECT count(*) FROM communities") == 1
-    assert "already present" in linli("demo", "--if-empty").stdout
