@@ -13,11 +13,10 @@ from server.demo import DemoCommunity, DemoContext, Resident
 from welfare.schemas import BudgetProposalIn, BudgetRoundIn, DecisionIn, DepositIn, DisbursementIn, VoteIn
 from welfare.services import budgeting, fund, settlement
 
-GRANT = {"source": "government_grant", "payer": "美兰区民政局"}
 DEPOSITS = {
     "guangyang": [
         DepositIn(
-            amount_fen=5_000_000,  # 50,000.00 yuan
+            amount_fen=12_000_000,  # 120,000.00 yuan
             memo="区民政局年度社区救助与为老服务专项资金",
             source="government_grant",
             payer="美兰区民政局",
@@ -26,7 +25,10 @@ DEPOSITS = {
     ],
     "donghu": [
         DepositIn(
-            amount_fen=3_000_000, memo="区民政局社区为老服务专项资金", source="government_grant", payer="美兰区民政局"
+            amount_fen=8_000_000,
+            memo="区民政局年度社区为老服务专项资金",
+            source="government_grant",
+            payer="美兰区民政局",
         ),
         DepositIn(
             amount_fen=100_000, memo="东湖长者饭堂年终反哺捐赠", source="partner_contribution", payer="东湖长者饭堂"
@@ -34,7 +36,10 @@ DEPOSITS = {
     ],
     "yelin": [
         DepositIn(
-            amount_fen=3_000_000, memo="区民政局社区为老服务专项资金", source="government_grant", payer="美兰区民政局"
+            amount_fen=8_000_000,
+            memo="区民政局年度社区为老服务专项资金",
+            source="government_grant",
+            payer="美兰区民政局",
         ),
         DepositIn(amount_fen=150_000, memo="椰林商户联合会爱心捐赠", source="donation", payer="椰林商户联合会"),
     ],
