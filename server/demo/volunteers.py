@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from linli import db
 from linli.auth.security import CurrentUser
-from server.demo import TIMEZONE, DemoContext, Resident
+from server.demo import TIMEZONE, DemoContext
 from volunteers.schemas import (
     ApproveIn,
     AvailabilityWindow,
@@ -197,7 +197,7 @@ class Volunteering:
         taken = {ctx.people[k].id for k in ("volunteer_he", "volunteer_zheng", "granny_chen", "uncle_lin")}
         for key, count in VOLUNTEERS_PER_COMMUNITY.items():
             demo_community = ctx.communities[key]
-            # Neighbours under 75 or so volunteer; the oldest and those living alone are the ones helped.
+            # Neighbours volunteer; those living alone are the ones visited and helped, not asked.
             pool = [r for r in demo_community.residents if r.user.id not in taken and "elderly_alone" not in r.groups]
             wanted = _skills_wanted(key)
             for i, resident in enumerate(self.rng.sample(pool, count)):
@@ -219,12 +219,10 @@ class Volunteering:
                     tags=[t for t, share in (("党员", 0.3), ("双报到", 0.2)) if self.rng.random() < share],
                     home_grid_id=resident.grid_id,
                 )
-                await self._register(f"{key}:{i}", resident.user, volunteer_in, resident)
+                await self._register(f"{key}:{i}", resident.user, volunteer_in)
         ctx.counts["volunteers"] = len(ctx.volunteers)
 
-    async def _register(
-        self, key: str, user: CurrentUser, volunteer_in: VolunteerIn, resident: Resident | None = None
-    ) -> None:
+    async def _register(self, key: str, user: CurrentUser, volunteer_in: VolunteerIn) -> None:
         out = await profiles.create(actor=user, volunteer_in=volunteer_in)
         self.ctx.volunteers[key] = out.id
         self.users[out.id] = user
