@@ -96,10 +96,12 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
 
 
 def _pages() -> list[ControllerRouterHandler]:
+    from console.catalog_pages import CatalogPages
     from console.home import HomeController
     from console.verify import VerifyController
+    from console.volunteer_pages import VolunteerPages
 
-    pages: list[ControllerRouterHandler] = [HomeController, VerifyController]
+    pages: list[ControllerRouterHandler] = [HomeController, VerifyController, CatalogPages, VolunteerPages]
     return pages
 
 

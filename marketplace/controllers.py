@@ -15,6 +15,7 @@ from marketplace.schemas import (
     BookingIn,
     BookingOut,
     BookingPage,
+    BookingQuoteOut,
     BookingStatus,
     CancelIn,
     ComplaintHandleIn,
@@ -62,6 +63,12 @@ class BookingController(Controller):
             data=data,
             run=lambda: bookings.create(actor=user, booking_in=data),
         )
+
+    @post("/quote", status_code=200)
+    async def quote(self, user: Caller, data: JSONBody[BookingIn]) -> BookingQuoteOut:
+        """What this booking would cost now (price, subsidy, payable), by the booking's own rules; nothing is
+        reserved."""
+        return await bookings.preview(actor=user, booking_in=data)
 
     @get("/{booking_id:uuid}")
     async def retrieve(self, user: Caller, booking_id: FromPath[UUID]) -> BookingOut:

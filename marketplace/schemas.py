@@ -27,6 +27,24 @@ class BookingIn(Input):
     resident_id: UUID | None = None
 
 
+class BookingQuoteOut(BaseModel):
+    """What a booking would cost now, before it is made (nothing is reserved by asking)."""
+
+    slot_id: UUID
+    offering_id: UUID
+    resident_id: UUID
+    starts_at: datetime
+    remaining: int
+    quantity: int
+    list_price_fen: int
+    unit_price_fen: int
+    price_fen: int
+    subsidy_fen: int
+    payable_fen: int
+    subsidised_quantity: int
+    priority_group: str | None
+
+
 class CancelIn(Input):
     reason: str = Field(default="", max_length=500)
 

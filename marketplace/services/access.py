@@ -80,3 +80,24 @@ async def require_proxy(actor: CurrentUser, *, community_id: UUID, resident_id: 
     )
     if not is_resident:
         raise NotFound("no such resident in this community", code=RESIDENT_NOT_FOUND)
+
+
+async def proxy_residents(*, actor: CurrentUser, community_id: UUID) -> list[tuple[UUID, str]]:
+    """(user id, name) of the residents `actor` may book for in the community (the rule of `require_proxy`):
+    every resident for its staff, the residents of their own grids for a grid worker, nobody for anyone else."""
+    if await community_access.has_role(actor, community_id, "staff"):
+        rows = await db.fetch(
+            "SELECT DISTINCT u.id, u.name FROM community_memberships m JOIN users u ON u.id = m.user_id"
+            " WHERE m.community_id = $1 AND m.role = 'resident' AND u.id <> $2 ORDER BY u.name, u.id",
+            community_id,
+            actor.id,
+        )
+    else:
+        rows = await db.fetch(
+            "SELECT u.id, u.name FROM community_residents r JOIN community_grids g ON g.id = r.grid_id"
+            " JOIN users u ON u.id = r.user_id WHERE r.community_id = $1 AND g.worker_user_id = $2"
+            " ORDER BY u.name, u.id",
+            community_id,
+            actor.id,
+        )
+    return [(r["id"], r["name"]) for r in rows]

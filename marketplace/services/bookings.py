@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 from linli import audit, db
 from linli.auth.security import CurrentUser
 from linli.errors import BadInput, Conflict, InvalidTransition, NotFound
-from marketplace import sms
+from marketplace import pricing, sms
 from marketplace.errors import CANCEL_CUTOFF_PASSED, SLOT_FULL, SLOT_NOT_FOUND, SLOT_NOT_STARTED
-from marketplace.schemas import BookingIn, BookingOut, BookingPage
+from marketplace.schemas import BookingIn, BookingOut, BookingPage, BookingQuoteOut
 from marketplace.services import access, holds, waitlist
 from marketplace.services.placing import (
     BOOKING_COLUMNS,
@@ -80,6 +80,44 @@ async def create(*, actor: CurrentUser, booking_in: BookingIn) -> BookingOut:
             expires_at=ctx["starts_at"] - timedelta(minutes=ctx["cancel_cutoff_minutes"]),
         )
     return booking_out(row, slot_starts_at=ctx["starts_at"])
+
+
+async def preview(*, actor: CurrentUser, booking_in: BookingIn) -> BookingQuoteOut:
+    """What booking `booking_in` would cost the resident now (price, subsidy, payable), by the rules `create`
+    applies, writing nothing: the page a resident confirms on, and the API's quote."""
+    resident_id = booking_in.resident_id or actor.id
+    ctx = await slot_context(booking_in.slot_id, resident_id)
+    if ctx is None:
+        raise NotFound("no such slot", code=SLOT_NOT_FOUND)
+    if resident_id != actor.id:
+        await access.require_proxy(actor, community_id=ctx["community_id"], resident_id=resident_id)
+    check_bookable(ctx, quantity=booking_in.quantity, now=datetime.now(UTC))
+    quote = await pricing.quote_for(
+        resident_id=resident_id,
+        offering_id=ctx["offering_id"],
+        list_price_fen=ctx["price_fen"],
+        subsidies=pricing.parse_subsidies(ctx["subsidies"]),
+        groups=ctx["groups"] or [],
+        quantity=booking_in.quantity,
+        daily_limit=ctx["per_resident_daily_limit"],
+        service_day=ctx["starts_at"].astimezone(ZoneInfo(ctx["timezone"])).date(),
+        timezone=ctx["timezone"],
+    )
+    return BookingQuoteOut(
+        slot_id=ctx["slot_id"],
+        offering_id=ctx["offering_id"],
+        resident_id=resident_id,
+        starts_at=ctx["starts_at"],
+        remaining=max(0, ctx["capacity"] - ctx["booked"]),
+        quantity=quote.quantity,
+        list_price_fen=quote.list_price_fen,
+        unit_price_fen=quote.unit_price_fen,
+        price_fen=quote.price_fen,
+        subsidy_fen=quote.subsidy_fen,
+        payable_fen=quote.payable_fen,
+        subsidised_quantity=quote.subsidised_quantity,
+        priority_group=quote.priority_group,
+    )
 
 
 async def get(*, actor: CurrentUser, booking_id: UUID) -> BookingOut:

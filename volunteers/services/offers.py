@@ -384,3 +384,15 @@ async def task_assignments(*, actor: CurrentUser, task_id: UUID) -> list[Assignm
     await require_coordinator(actor, task)
     rows = await db.fetch("SELECT * FROM volunteer_assignments WHERE task_id = $1 ORDER BY offered_at, id", task_id)
     return [assignment_out(r) for r in rows]
+
+
+async def get_mine(*, actor: CurrentUser, statuses: Sequence[str]) -> list[AssignmentOut]:
+    """The caller's own offers and assignments in `statuses`, soonest task first."""
+    rows = await db.fetch(
+        "SELECT a.* FROM volunteer_assignments a JOIN volunteer_profiles v ON v.id = a.volunteer_id"
+        " JOIN volunteer_tasks t ON t.id = a.task_id WHERE v.user_id = $1 AND a.status = ANY($2::text[])"
+        " ORDER BY t.starts_at, a.id LIMIT 200",
+        actor.id,
+        list(statuses),
+    )
+    return [assignment_out(r) for r in rows]

@@ -369,6 +369,12 @@ async def get(*, actor: CurrentUser, volunteer_id: UUID) -> VolunteerOut:
     )
 
 
+async def get_mine(*, actor: CurrentUser) -> list[VolunteerOut]:
+    """The caller's own volunteer profiles, one per community they volunteer in."""
+    ids = await db.fetch("SELECT id FROM volunteer_profiles WHERE user_id = $1 ORDER BY created_at, id", actor.id)
+    return [await get(actor=actor, volunteer_id=r["id"]) for r in ids]
+
+
 async def set_real_name(*, actor: CurrentUser, volunteer_id: UUID, real_name_in: RealNameIn) -> VolunteerOut:
     """The volunteer (or staff of their community, registering in person) records the real name and the
     identity number certificates need. Only the masked number and its keyed HMAC are stored; the same number
