@@ -122,6 +122,7 @@ async def test_staff_book_for_a_resident_visibly_and_others_may_not(app: Any, cl
         )
         assert r.status_code == 303 and r.headers["location"].startswith(f"/proxy/{c.setup.id}/{granny.id}")
     row = await db.fetchrow("SELECT resident_id, booked_by, payable_fen FROM bookings")
+    assert row is not None
     assert str(row["resident_id"]) == granny.id and str(row["booked_by"]) == c.setup.staff.id
     assert row["payable_fen"] == 500
 
@@ -147,6 +148,7 @@ async def test_one_press_calls_for_help(app: Any, client: Any) -> None:
         assert r.status_code == again.status_code == 303
         assert "已经通知志愿者和社区" in (await tab.get(r.headers["location"])).text
     task = await db.fetchrow("SELECT title, urgent, owner_user_id FROM volunteer_tasks")
+    assert task is not None
     assert task["title"] == "买菜送饭" and task["urgent"] and str(task["owner_user_id"]) == granny.id
     assert await count("volunteer_tasks") == 1
 
