@@ -14,6 +14,7 @@ holds personal data.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from dataclasses import dataclass
@@ -290,7 +291,8 @@ async def export_file(
 ) -> ExportFile:
     """The national record export of the community as `file_format` ("csv" or "xlsx"), audited."""
     export = await get_records(actor=actor, community_id=community_id, period_from=period_from, period_to=period_to)
-    content = render_csv(export) if file_format == "csv" else render_xlsx(export)
+    # openpyxl takes about 3 s for 20,000 records (CSV 0.2 s): off the event loop, so the process keeps serving.
+    content = await asyncio.to_thread(render_csv if file_format == "csv" else render_xlsx, export)
     await audit.record(
         actor_user_id=actor.id,
         action="volunteers.national_records_exported",
