@@ -238,12 +238,11 @@ def render_xlsx(export: NationalRecords) -> bytes:
     Dates and times are real cells, hours and minutes numbers, and text is always text (never a formula)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
     book = Workbook(write_only=True)
     formats = {date: "yyyy-mm-dd", datetime: "yyyy-mm-dd hh:mm", Decimal: "0.00"}
 
-    def row(sheet: WriteOnlyWorksheet, cells: list[Any]) -> list[WriteOnlyCell]:
+    def row(sheet: Any, cells: list[Any]) -> list[WriteOnlyCell]:
         out = []
         for value in cells:
             cell = WriteOnlyCell(sheet, value=float(value) if isinstance(value, Decimal) else value)
