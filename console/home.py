@@ -14,6 +14,7 @@ from linli import db
 from linli.auth import services as accounts
 from linli.auth.schemas import RegisterIn, TokenIn
 from linli.errors import DomainError
+from marketplace.services import access as proxy
 from partners import services as partners
 
 # Which field a refusal of the account services is about.
@@ -46,7 +47,19 @@ class HomeController(Controller):
             return web.page(request, "welcome.html", viewer=None, communities=communities)
         me = await community.me(user=viewer)
         workplaces = await partners.workplaces(user=viewer)
-        return web.page(request, "home.html", viewer=viewer, me=me, workplaces=workplaces, communities=communities)
+        # Staff and grid workers book for residents (代办): offer it to those who have someone to act for.
+        may_proxy = [
+            c for c in me.communities if await proxy.proxy_residents(actor=viewer, community_id=c.community_id)
+        ]
+        return web.page(
+            request,
+            "home.html",
+            viewer=viewer,
+            me=me,
+            workplaces=workplaces,
+            communities=communities,
+            may_proxy=may_proxy,
+        )
 
     @get("/login")
     async def login_form(self, request: Request[Any, Any, Any], next: FromQuery[str | None] = None) -> Template:
