@@ -97,11 +97,20 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
 
 def _pages() -> list[ControllerRouterHandler]:
     from console.catalog_pages import CatalogPages
+    from console.fund_pages import FundPages
     from console.home import HomeController
+    from console.partner_pages import PartnerPages
     from console.verify import VerifyController
     from console.volunteer_pages import VolunteerPages
 
-    pages: list[ControllerRouterHandler] = [HomeController, VerifyController, CatalogPages, VolunteerPages]
+    pages: list[ControllerRouterHandler] = [
+        HomeController,
+        VerifyController,
+        CatalogPages,
+        VolunteerPages,
+        FundPages,
+        PartnerPages,
+    ]
     return pages
 
 
