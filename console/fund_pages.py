@@ -148,8 +148,8 @@ class FundPages(Controller):
         await fund.get(actor=viewer, community_id=community_id)  # refuse outsiders before reading their input
         try:
             yuan = str(data.get("amount_yuan", "")).strip()
-            amount_fen = _fen_of(yuan)
-            deposit_in = web.parse(request, DepositIn, {**data, "amount_fen": amount_fen})
+            amount = {"amount_fen": _fen_of(yuan)} if yuan else {}  # empty: "please fill this in"
+            deposit_in = web.parse(request, DepositIn, {**data, **amount})
             await respond_once(
                 user_id=viewer.id,
                 key=key,
@@ -262,12 +262,11 @@ class FundPages(Controller):
 
 
 def _fen_of(yuan: str) -> Any:
-    """A typed amount in yuan (\"1,200.50\") as integer fen; what cannot be read is left for the schema to refuse."""
+    """A typed amount in yuan ("1,200.50", "-5") as integer fen; text that is not an amount is passed on as it
+    is, for the API's schema to refuse with its own words."""
     cleaned = yuan.replace(",", "").replace(",", "").replace("元", "").strip()
-    try:
-        whole, _, cents = cleaned.partition(".")
-        if not whole.isdigit() or (cents and (not cents.isdigit() or len(cents) > 2)):
-            return cleaned
-        return int(whole) * 100 + int((cents + "00")[:2])
-    except ValueError:
+    sign, digits = (-1, cleaned[1:]) if cleaned.startswith("-") else (1, cleaned)
+    whole, _, cents = digits.partition(".")
+    if not whole.isdigit() or (cents and (not cents.isdigit() or len(cents) > 2)):
         return cleaned
+    return sign * (int(whole) * 100 + int((cents + "00")[:2]))
