@@ -100,6 +100,7 @@ def _pages() -> list[ControllerRouterHandler]:
     from console.fund_pages import FundPages
     from console.home import HomeController
     from console.partner_pages import PartnerPages
+    from console.staff_pages import StaffPages
     from console.verify import VerifyController
     from console.volunteer_pages import VolunteerPages
 
@@ -110,6 +111,7 @@ def _pages() -> list[ControllerRouterHandler]:
         VolunteerPages,
         FundPages,
         PartnerPages,
+        StaffPages,
     ]
     return pages
 

@@ -148,7 +148,7 @@ class FundPages(Controller):
         await fund.get(actor=viewer, community_id=community_id)  # refuse outsiders before reading their input
         try:
             yuan = str(data.get("amount_yuan", "")).strip()
-            amount = {"amount_fen": _fen_of(yuan)} if yuan else {}  # empty: "please fill this in"
+            amount = {"amount_fen": fen_of(yuan)} if yuan else {}  # empty: "please fill this in"
             deposit_in = web.parse(request, DepositIn, {**data, **amount})
             await respond_once(
                 user_id=viewer.id,
@@ -261,7 +261,7 @@ class FundPages(Controller):
         )
 
 
-def _fen_of(yuan: str) -> Any:
+def fen_of(yuan: str) -> Any:
     """A typed amount in yuan ("1,200.50", "-5") as integer fen; text that is not an amount is passed on as it
     is, for the API's schema to refuse with its own words."""
     cleaned = yuan.replace(",", "").replace(",", "").replace("元", "").strip()

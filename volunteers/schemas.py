@@ -375,6 +375,18 @@ class HoursOut(BaseModel):
     by_month: dict[str, int]
 
 
+class PendingHoursOut(BaseModel):
+    """Hours a volunteer served and recorded, waiting for staff to approve them."""
+
+    assignment_id: UUID
+    task_title: str
+    volunteer_name: str
+    recorded_minutes: int | None
+    checked_in_at: datetime | None
+    checked_out_at: datetime | None
+    needs_review: bool
+
+
 class TeamHoursOut(BaseModel):
     team_id: UUID
     approved_minutes: int

@@ -24,6 +24,7 @@ from volunteers.schemas import (
     CorrectionIn,
     HoursEntryOut,
     HoursOut,
+    PendingHoursOut,
     TeamHoursOut,
     VolunteerHoursRow,
 )
@@ -349,3 +350,26 @@ async def community_hours(*, actor: CurrentUser, community_id: UUID, period: str
         period,
     )
     return [VolunteerHoursRow(volunteer_id=r["id"], name=r["name"], approved_minutes=r["minutes"]) for r in rows]
+
+
+async def awaiting_approval(*, actor: CurrentUser, community_id: UUID, limit: int = 200) -> list[PendingHoursOut]:
+    """Served and checked out, not yet approved: what the community's staff approve next, oldest first."""
+    await access.require_role(actor, community_id, "staff")
+    rows = await db.fetch(
+        "SELECT a.id AS assignment_id, a.checked_in_at, a.checked_out_at, a.needs_review,"
+        " t.title AS task_title, u.name AS volunteer_name FROM volunteer_assignments a"
+        " JOIN volunteer_tasks t ON t.id = a.task_id JOIN volunteer_profiles v ON v.id = a.volunteer_id"
+        " JOIN users u ON u.id = v.user_id WHERE a.community_id = $1 AND a.status = 'checked_out'"
+        " ORDER BY a.checked_out_at, a.id LIMIT $2",
+        community_id,
+        limit,
+    )
+    return [
+        PendingHoursOut(
+            **dict(r),
+            recorded_minutes=matching.minutes_between(r["checked_in_at"], r["checked_out_at"])
+            if r["checked_in_at"] and r["checked_out_at"]
+            else None,
+        )
+        for r in rows
+    ]

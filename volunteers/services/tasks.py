@@ -180,6 +180,18 @@ async def get(*, actor: CurrentUser, task_id: UUID) -> TaskOut:
     return await task_out(task)
 
 
+async def get_open(*, actor: CurrentUser, community_id: UUID, limit: int = 100) -> list[TaskOut]:
+    """The community's tasks still to be done (open or full), soonest first, for its staff."""
+    await access.require_role(actor, community_id, "staff")
+    rows = await db.fetch(
+        "SELECT * FROM volunteer_tasks WHERE community_id = $1 AND status IN ('open', 'full')"
+        " ORDER BY starts_at, id LIMIT $2",
+        community_id,
+        limit,
+    )
+    return [await task_out(r) for r in rows]
+
+
 async def create_help_request(*, actor: CurrentUser, help_in: HelpRequestIn, now: datetime | None = None) -> TaskOut:
     """A resident asks for help (帮帮团 / 一键呼叫): a task offered at once.
 
