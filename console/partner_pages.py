@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
@@ -14,14 +14,37 @@ from litestar.response import Template
 
 from community import services as community
 from console import web
+from console.fund_pages import fen_of
 from linli import db
 from linli.errors import DomainError
-from marketplace.services import bookings
+from linli.idempotency import respond_once
+from marketplace.services import bookings, feedback, orders
 from partners import offerings
 from partners import services as partners
+from partners.schemas import OfferingIn
 from welfare.services import settlement
 
-web.notices(served="已标记为完成。", absent="已标记为未到。")
+web.notices(
+    served="已标记为完成。",
+    absent="已标记为未到。",
+    offering_created="服务项目已保存为草稿,发布后居民才能看到。",
+    offering_changed="服务项目状态已更新。",
+    order_changed="订单状态已更新。",
+)
+
+CATEGORY_WORDS = {
+    "meal": "助餐",
+    "childcare": "托育",
+    "elderly_daycare": "日间照料",
+    "housekeeping": "家政",
+    "parcel": "快递代收",
+    "repair": "维修",
+    "health": "健康",
+    "other": "其他",
+}
+OFFERING_WORDS = {"draft": "草稿", "published": "已发布", "paused": "已暂停", "archived": "已下架"}
+OFFERING_ACTIONS = ("publish", "pause", "archive")
+ORDER_ACTIONS = {"accept": orders.accept, "arrive": orders.arrive, "complete": orders.complete}
 
 _ACTIONS = {"complete": (bookings.complete, "served"), "no-show": (bookings.no_show, "absent")}
 # Months shown on the revenue page, this one included.
@@ -110,6 +133,181 @@ class PartnerPages(Controller):
                 request, viewer, partner_id, errors={str(booking_id): web.domain_errors(request, exc)["__all__"]}
             )
         return web.redirect_with(f"/partner/{partner_id}", notice)
+
+    # --- offerings -------------------------------------------------------------------------------------------
+
+    async def _offerings_page(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: Any,
+        partner_id: UUID,
+        *,
+        errors: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        listed = await offerings.get_all_of_partner(actor=viewer, partner_id=partner_id)
+        return web.page(
+            request,
+            "desk/offerings.html",
+            viewer=viewer,
+            partner=await partners.get(partner_id=partner_id),
+            offerings=listed,
+            words=OFFERING_WORDS,
+            categories=list(CATEGORY_WORDS.items()),
+            errors=errors or {},
+            values=values or {"category": "meal"},
+            idempotency_key=uuid4().hex,
+            status_code=status_code,
+        )
+
+    @get("/offerings")
+    async def offering_list(
+        self, request: Request[Any, Any, Any], viewer: web.Viewer, partner_id: FromPath[UUID]
+    ) -> Template:
+        """The partner's offerings in every state, with publish / pause / archive, and a form for a new one."""
+        return await self._offerings_page(request, viewer, partner_id)
+
+    @post("/offerings")
+    async def create_offering(
+        self, request: Request[Any, Any, Any], viewer: web.Viewer, partner_id: FromPath[UUID]
+    ) -> Response[Any]:
+        data = await web.form_of(request)
+        key = str(data.pop("idempotency_key", "") or "")[:200] or None
+        await offerings.get_all_of_partner(actor=viewer, partner_id=partner_id)  # the partner's staff only
+        try:
+            price = str(data.get("price_yuan", "")).strip()
+            offering_in = web.parse(
+                request,
+                OfferingIn,
+                {
+                    "title": data.get("title", ""),
+                    "category": data.get("category", ""),
+                    "description": data.get("description", ""),
+                    **({"price_fen": fen_of(price)} if price else {}),
+                },
+            )
+            await respond_once(
+                user_id=viewer.id,
+                key=key,
+                method="POST",
+                path=f"/partner/{partner_id}/offerings",
+                body=lambda: offering_in.model_dump(mode="json"),
+                status_code=201,
+                run=lambda: offerings.create(actor=viewer, partner_id=partner_id, offering_in=offering_in),
+            )
+        except web.FormErrors as bad:
+            errors = {("price_yuan" if k == "price_fen" else k): v for k, v in bad.errors.items()}
+        except DomainError as exc:
+            if exc.status_code in (403, 404):
+                raise
+            errors = web.domain_errors(request, exc)
+        else:
+            return web.redirect_with(f"/partner/{partner_id}/offerings", "offering_created")
+        return await self._offerings_page(request, viewer, partner_id, errors=errors, values=data, status_code=400)
+
+    @post("/offerings/{offering_id:uuid}/{action:str}")
+    async def offering_action(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: web.Viewer,
+        partner_id: FromPath[UUID],
+        offering_id: FromPath[UUID],
+        action: FromPath[str],
+    ) -> Response[Any]:
+        offering = await offerings.require_offering_role(viewer, offering_id, "staff")
+        if action not in OFFERING_ACTIONS or offering.partner_id != partner_id:
+            raise DomainError("no such offering here", code="not_found")
+        try:
+            async with db.unit_of_work():
+                await offerings.transition(actor=viewer, offering_id=offering_id, action=action)
+        except DomainError as exc:
+            if exc.status_code in (403, 404):
+                raise
+            errors = {str(offering_id): web.domain_errors(request, exc)["__all__"]}
+            return await self._offerings_page(request, viewer, partner_id, errors=errors, status_code=409)
+        return web.redirect_with(f"/partner/{partner_id}/offerings", "offering_changed")
+
+    # --- on-demand orders --------------------------------------------------------------------------------
+
+    @get("/orders")
+    async def order_list(
+        self, request: Request[Any, Any, Any], viewer: web.Viewer, partner_id: FromPath[UUID]
+    ) -> Template:
+        """Orders waiting to be accepted, reached or finished, each with the time left to its target. The list
+        refreshes itself (HTMX, every 10 s) so a new order shows up without touching anything."""
+        listed = await bookings.get_for_partner(
+            actor=viewer, partner_id=partner_id, status=None, slot_id=None, limit=200, offset=0
+        )
+        active = [b for b in listed.items if b.kind == "order" and b.status in ("confirmed", "accepted")]
+        open_orders = [await orders.get(actor=viewer, order_id=b.id) for b in active]
+        deadlines = {
+            o.id: (
+                o.dispatched_at + timedelta(seconds=o.accept_target_seconds)
+                if o.status == "confirmed"
+                else (o.accepted_at or o.dispatched_at) + timedelta(seconds=o.arrive_target_seconds)
+            )
+            for o in open_orders
+        }
+        return web.page(
+            request,
+            "desk/orders_list.html" if web.is_htmx(request) else "desk/orders.html",
+            viewer=viewer,
+            partner=await partners.get(partner_id=partner_id),
+            orders=sorted(open_orders, key=lambda o: o.dispatched_at),
+            deadlines=deadlines,
+        )
+
+    @post("/orders/{order_id:uuid}/{action:str}")
+    async def order_action(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: web.Viewer,
+        partner_id: FromPath[UUID],
+        order_id: FromPath[UUID],
+        action: FromPath[str],
+    ) -> Response[Any]:
+        run = ORDER_ACTIONS.get(action)
+        order = await orders.get(actor=viewer, order_id=order_id)
+        if run is None or order.partner_id != partner_id:
+            raise DomainError("no such order here", code="not_found")
+        try:
+            async with db.unit_of_work():
+                await run(actor=viewer, order_id=order_id)
+        except DomainError as exc:
+            if exc.status_code in (403, 404):
+                raise
+            return web.page(
+                request,
+                "mine/problem.html",
+                viewer=viewer,
+                errors=web.domain_errors(request, exc),
+                status_code=exc.status_code,
+            )
+        return web.redirect_with(f"/partner/{partner_id}/orders", "order_changed")
+
+    # --- reviews and complaints ------------------------------------------------------------------------------
+
+    @get("/reviews")
+    async def reviews(
+        self, request: Request[Any, Any, Any], viewer: web.Viewer, partner_id: FromPath[UUID]
+    ) -> Template:
+        listed = await feedback.get_partner_reviews(actor=viewer, partner_id=partner_id, limit=100, offset=0)
+        complaints = await feedback.get_partner_complaints(
+            actor=viewer, partner_id=partner_id, status=None, limit=100, offset=0
+        )
+        titles = {o.id: o.title for o in await offerings.get_all_of_partner(actor=viewer, partner_id=partner_id)}
+        average = round(sum(r.rating for r in listed) / len(listed), 1) if listed else None
+        return web.page(
+            request,
+            "desk/reviews.html",
+            viewer=viewer,
+            partner=await partners.get(partner_id=partner_id),
+            reviews=listed,
+            complaints=complaints,
+            titles=titles,
+            average=average,
+        )
 
     @get("/revenue")
     async def revenue(

@@ -1,0 +1,82 @@
+"""Partner staff at their desk: offerings created and published, on-demand orders with the time left to their
+targets, reviews; refusals in the API's words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from linli import db
+from tests.api import community_with_staff
+from tests.console_helpers import signed_in
+from tests.marketplace_api import resident
+from tests.partners_api import approved_partner, partner_staff, published_offering
+
+
+async def test_staff_create_a_draft_offering_with_bad_then_good_input_and_publish_it(app: Any, client: Any) -> None:
+    setup = await community_with_staff(client)
+    p = await approved_partner(client, setup)
+    staff = await partner_staff(client, p)
+    base = f"/partner/{p.id}/offerings"
+    async with signed_in(app, staff) as tab:  # staff serve; the partner's admin decides what it sells
+        r = await tab.submit(base, base, {"title": "爱心早餐", "category": "meal", "price_yuan": "6.50"})
+        assert r.status_code == 403 and "无权进行此操作" in r.text
+    async with signed_in(app, p.admin) as tab:
+        for bad, field in (
+            ({"title": "", "category": "meal", "price_yuan": "12"}, "title"),
+            ({"title": "午餐", "category": "meal", "price_yuan": "-3"}, "price_yuan"),
+            ({"title": "午餐", "category": "spaceship", "price_yuan": "12"}, "category"),
+            ({"title": "午餐" * 200, "category": "meal", "price_yuan": "12"}, "title"),
+        ):
+            r = await tab.submit(base, base, bad)
+            assert r.status_code == 400 and f'id="e-{field}"' in r.text, (bad, field)
+        assert await db.fetchval("SELECT count(*) FROM offerings") == 0
+        r = await tab.submit(base, base, {"title": "爱心早餐", "category": "meal", "price_yuan": "6.50"})
+        assert r.status_code == 303
+        offering_id, price, status = await db.fetchrow("SELECT id, price_fen, status FROM offerings")
+        assert (price, status) == (650, "draft")
+        r = await tab.submit(base, f"{base}/{offering_id}/publish", {})
+        assert r.status_code == 303
+        again = await tab.submit(base, f"{base}/{offering_id}/publish", {})
+        assert again.status_code == 409 and "当前状态不允许此操作" in again.text
+    assert await db.fetchval("SELECT status FROM offerings") == "published"
+    found = await client.get("/api/v1/offerings?q=爱心早餐")
+    assert found.json()["total"] == 1
+
+
+async def test_an_order_shows_its_countdown_and_is_accepted_from_the_desk(app: Any, client: Any) -> None:
+    setup = await community_with_staff(client)
+    p = await approved_partner(client, setup, name="易生活助手", kind="housekeeping")
+    staff = await partner_staff(client, p)
+    o = await published_offering(client, p, title="上门助浴", category="housekeeping", price_fen=3000, on_demand=True)
+    granny = await resident(client, setup, "陈阿婆")
+    placed = await client.post(
+        "/api/v1/orders",
+        json={"offering_id": o["id"], "address": "光阳小区3栋502", "note": "老人行动不便"},
+        headers=granny.headers,
+    )
+    assert placed.status_code == 201, placed.text
+    async with signed_in(app, staff) as tab:
+        page = await tab.get(f"/partner/{p.id}/orders")
+        assert "光阳小区3栋502" in page.text and "data-deadline=" in page.text and 'hx-trigger="every 10s"' in page.text
+        part = await tab.get(f"/partner/{p.id}/orders", headers={"HX-Request": "true"})
+        assert part.text.lstrip().startswith('<ul class="list" id="orders"')  # only the list, for HTMX
+        r = await tab.submit(f"/partner/{p.id}/orders", f"/partner/{p.id}/orders/{placed.json()['id']}/accept", {})
+        assert r.status_code == 303
+    api = await client.get(f"/api/v1/orders/{placed.json()['id']}", headers=granny.headers)
+    assert api.json()["status"] == "accepted"
+    async with signed_in(app, granny) as tab:
+        assert (await tab.get(f"/partner/{p.id}/orders")).status_code in (403, 404)
+        r = await tab.submit("/bookings", f"/partner/{p.id}/orders/{placed.json()['id']}/complete", {})
+        assert r.status_code in (403, 404)
+    assert api.json()["status"] == "accepted"
+
+
+async def test_reviews_and_revenue_pages_open_for_the_partners_staff(app: Any, client: Any) -> None:
+    setup = await community_with_staff(client)
+    p = await approved_partner(client, setup)
+    staff = await partner_staff(client, p)
+    async with signed_in(app, staff) as tab:
+        reviews = await tab.get(f"/partner/{p.id}/reviews")
+        assert reviews.status_code == 200 and "还没有评价" in reviews.text
+        revenue = await tab.get(f"/partner/{p.id}/revenue")
+        assert revenue.status_code == 200 and 'id="revenue-chart"' in revenue.text
