@@ -32,8 +32,9 @@ async def test_staff_create_a_draft_offering_with_bad_then_good_input_and_publis
         assert await db.fetchval("SELECT count(*) FROM offerings") == 0
         r = await tab.submit(base, base, {"title": "爱心早餐", "category": "meal", "price_yuan": "6.50"})
         assert r.status_code == 303
-        offering_id, price, status = await db.fetchrow("SELECT id, price_fen, status FROM offerings")
-        assert (price, status) == (650, "draft")
+        row = await db.fetchrow("SELECT id, price_fen, status FROM offerings")
+        assert row is not None and (row["price_fen"], row["status"]) == (650, "draft")
+        offering_id = row["id"]
         r = await tab.submit(base, f"{base}/{offering_id}/publish", {})
         assert r.status_code == 303
         again = await tab.submit(base, f"{base}/{offering_id}/publish", {})
