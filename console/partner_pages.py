@@ -13,6 +13,7 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from community import services as community
+from community.priority import PRIORITY_GROUPS
 from console import web
 from console.fund_pages import fen_of
 from linli import db
@@ -21,7 +22,7 @@ from linli.idempotency import respond_once
 from marketplace.services import bookings, feedback, orders
 from partners import offerings
 from partners import services as partners
-from partners.schemas import OfferingIn
+from partners.schemas import OfferingIn, OfferingPatch
 from scheduling import services as scheduling
 from scheduling.schemas import ScheduleIn
 from welfare.services import settlement
@@ -209,6 +210,90 @@ class PartnerPages(Controller):
         else:
             return web.redirect_with(f"/partner/{partner_id}/offerings", "offering_created")
         return await self._offerings_page(request, viewer, partner_id, errors=errors, values=data, status_code=400)
+
+    async def _edit_page(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: Any,
+        partner_id: UUID,
+        offering: Any,
+        *,
+        errors: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        current = {
+            "title": offering.title,
+            "description": offering.description,
+            "price_yuan": f"{offering.price_fen / 100:.2f}",
+            **{f"subsidy_{g}": f"{fen / 100:.2f}" for g, fen in offering.subsidies.items()},
+        }
+        return web.page(
+            request,
+            "desk/offering_edit.html",
+            viewer=viewer,
+            partner=await partners.get(partner_id=partner_id),
+            offering=offering,
+            groups=[(code, zh) for code, (zh, _en) in PRIORITY_GROUPS.items()],
+            errors=errors or {},
+            values=values or current,
+            status_code=status_code,
+        )
+
+    @get("/offerings/{offering_id:uuid}/edit")
+    async def edit_form(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: web.Viewer,
+        partner_id: FromPath[UUID],
+        offering_id: FromPath[UUID],
+    ) -> Template:
+        """Name, description, price and the price each priority group pays (its subsidy)."""
+        offering = await offerings.require_offering_role(viewer, offering_id, "admin")
+        if offering.partner_id != partner_id:
+            raise DomainError("no such offering here", code="not_found")
+        return await self._edit_page(request, viewer, partner_id, offering)
+
+    @post("/offerings/{offering_id:uuid}/edit")
+    async def edit(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: web.Viewer,
+        partner_id: FromPath[UUID],
+        offering_id: FromPath[UUID],
+    ) -> Response[Any]:
+        offering = await offerings.require_offering_role(viewer, offering_id, "admin")
+        if offering.partner_id != partner_id:
+            raise DomainError("no such offering here", code="not_found")
+        data = await web.form_of(request)
+        price = str(data.get("price_yuan", "")).strip()
+        subsidies = {
+            code: fen_of(str(data.get(f"subsidy_{code}", "")).strip())
+            for code in PRIORITY_GROUPS
+            if str(data.get(f"subsidy_{code}", "")).strip()
+        }
+        try:
+            patch = web.parse(
+                request,
+                OfferingPatch,
+                {
+                    "title": data.get("title"),
+                    "description": data.get("description", ""),
+                    "subsidies": subsidies,
+                    **({"price_fen": fen_of(price)} if price else {}),
+                },
+            )
+            async with db.unit_of_work():
+                await offerings.update(actor=viewer, offering_id=offering_id, patch=patch)
+        except web.FormErrors as bad:
+            errors = {("price_yuan" if k == "price_fen" else k): v for k, v in bad.errors.items()}
+        except DomainError as exc:
+            if exc.status_code in (403, 404):
+                raise
+            errors = web.domain_errors(request, exc)
+        else:
+            return web.redirect_with(f"/partner/{partner_id}/offerings", "offering_changed")
+        return await self._edit_page(request, viewer, partner_id, offering, errors=errors, values=data, status_code=400)
 
     @post("/offerings/{offering_id:uuid}/{action:str}")
     async def offering_action(

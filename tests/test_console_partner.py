@@ -107,3 +107,21 @@ async def test_the_partners_admin_sets_a_weekly_schedule_and_sees_its_slots(app:
         shown = await tab.get(page)
         assert shown.text.count("<tr><td>") >= 7  # a slot a day for the coming two weeks
     assert await db.fetchval("SELECT count(*) FROM slots") >= 7
+
+
+async def test_the_partners_admin_sets_a_subsidised_price_and_residents_pay_it(app: Any, client: Any) -> None:
+    setup = await community_with_staff(client)
+    p = await approved_partner(client, setup)
+    o = await published_offering(client, p, price_fen=1500, subsidies={})
+    page = f"/partner/{p.id}/offerings/{o['id']}/edit"
+    async with signed_in(app, p.admin) as tab:
+        form = await tab.get(page)
+        assert 'value="15.00"' in form.text and "独居老人" in form.text
+        r = await tab.submit(page, page, {"title": "爱心午餐", "price_yuan": "15", "subsidy_elderly_alone": "20"})
+        assert r.status_code in (400, 422) and 'role="alert"' in r.text  # a subsidised price above the price
+        r = await tab.submit(page, page, {"title": "爱心午餐", "price_yuan": "15", "subsidy_elderly_alone": "5"})
+        assert r.status_code == 303
+    shown = await client.get(f"/api/v1/offerings/{o['id']}")
+    assert shown.json()["subsidies"] == {"elderly_alone": 500}
+    async with signed_in(app, await partner_staff(client, p)) as tab:
+        assert (await tab.get(page)).status_code == 403  # staff serve; prices are the admin's
