@@ -19,6 +19,7 @@ from console.fund_pages import fen_of
 from linli import db
 from linli.errors import DomainError
 from linli.idempotency import respond_once
+from marketplace.schemas import ComplaintHandleIn
 from marketplace.services import bookings, feedback, orders
 from partners import offerings
 from partners import services as partners
@@ -33,6 +34,7 @@ web.notices(
     offering_created="服务项目已保存为草稿,发布后居民才能看到。",
     offering_changed="服务项目状态已更新。",
     order_changed="订单状态已更新。",
+    complaint_handled="已答复投诉,居民会收到通知。",
     schedule_created="每周安排已保存,接下来几周的时段已生成。",
 )
 WEEKDAYS = [("1", "周一"), ("2", "周二"), ("3", "周三"), ("4", "周四"), ("5", "周五"), ("6", "周六"), ("7", "周日")]
@@ -474,6 +476,29 @@ class PartnerPages(Controller):
             titles=titles,
             average=average,
         )
+
+    @post("/complaints/{complaint_id:uuid}/handle")
+    async def handle_complaint(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: web.Viewer,
+        partner_id: FromPath[UUID],
+        complaint_id: FromPath[UUID],
+    ) -> Response[Any]:
+        """The partner answers a complaint in writing; the resident then says whether they are satisfied."""
+        complaint = await feedback.get_complaint(actor=viewer, complaint_id=complaint_id)
+        if complaint.partner_id != partner_id:
+            raise DomainError("no such complaint here", code="not_found")
+        try:
+            handle_in = web.parse(request, ComplaintHandleIn, await web.form_of(request))
+            async with db.unit_of_work():
+                await feedback.handle(actor=viewer, complaint_id=complaint_id, handle_in=handle_in)
+        except (web.FormErrors, DomainError) as exc:
+            if isinstance(exc, DomainError) and exc.status_code in (403, 404):
+                raise
+            words = exc.errors if isinstance(exc, web.FormErrors) else web.domain_errors(request, exc)
+            return web.page(request, "mine/problem.html", viewer=viewer, errors=words, status_code=400)
+        return web.redirect_with(f"/partner/{partner_id}/reviews", "complaint_handled")
 
     @get("/revenue")
     async def revenue(

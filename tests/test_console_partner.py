@@ -125,3 +125,24 @@ async def test_the_partners_admin_sets_a_subsidised_price_and_residents_pay_it(a
     assert shown.json()["subsidies"] == {"elderly_alone": 500}
     async with signed_in(app, await partner_staff(client, p)) as tab:
         assert (await tab.get(page)).status_code == 403  # staff serve; prices are the admin's
+
+
+async def test_the_partner_answers_a_complaint_and_an_empty_answer_is_refused(app: Any, client: Any) -> None:
+    from tests.marketplace_api import book, canteen
+
+    c = await canteen(client)
+    granny = await resident(client, c.setup, "陈阿婆")
+    booking = (await book(client, granny, c.slot_id)).json()
+    filed = await client.post(
+        "/api/v1/complaints", json={"booking_id": booking["id"], "content": "饭菜太咸"}, headers=granny.headers
+    )
+    assert filed.status_code == 201, filed.text
+    page = f"/partner/{c.partner.id}/reviews"
+    action = f"/partner/{c.partner.id}/complaints/{filed.json()['id']}/handle"
+    async with signed_in(app, c.staff) as tab:
+        assert "饭菜太咸" in (await tab.get(page)).text
+        r = await tab.submit(page, action, {"note": "   "})
+        assert r.status_code == 400 and 'role="alert"' in r.text
+        r = await tab.submit(page, action, {"note": "已提醒厨师少放盐,谢谢您的意见"})
+        assert r.status_code == 303
+    assert await db.fetchval("SELECT status FROM complaints") == "handled"
