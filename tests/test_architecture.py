@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = "linli"
 COMPOSITION = "server"
-SKIP = {"tests", "bench", "deploy", ".venv", "build", "linli.egg-info"}
+SKIP = {"tests", "chaos", "bench", "deploy", ".venv", "build", "linli.egg-info"}
 
 
 def _packages() -> list[str]:
