@@ -148,6 +148,8 @@ async def test_a_platform_admin_signs_in_and_sees_the_bookings_table(client: Any
     await tab.get_by_role("link", name=booking_id).wait_for(timeout=30_000)
     row = tab.locator("tr", has=tab.get_by_role("link", name=booking_id))
     assert "confirmed" in await row.inner_text()
+    # piccolo-admin fills in the signed-in user's name from its own API call, a moment after the table shows.
+    await tab.get_by_text("街道管理员").first.wait_for(timeout=30_000)
     menu = await tab.inner_text("body")
     assert "邻里 Linli 管理后台" in menu and "福利基金账本" in menu and "街道管理员" in menu
     await pages.shoot(tab, "admin-bookings")
