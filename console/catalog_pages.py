@@ -14,7 +14,6 @@ from console import web
 from linli import db
 from linli.auth.security import CurrentUser
 from linli.errors import DomainError
-from linli.idempotency import respond_once
 from marketplace.schemas import BookingIn, BookingOut, BookingQuoteOut, CancelIn, WaitlistIn
 from marketplace.services import access, bookings, holds, waitlist
 from partners import catalog, offerings
@@ -172,7 +171,7 @@ class CatalogPages(Controller):
     @post("/slots/{slot_id:uuid}/book")
     async def book(self, request: Request[Any, Any, Any], viewer: web.Viewer, slot_id: FromPath[UUID]) -> Response[Any]:
         data = await web.form_of(request)
-        key = str(data.pop("idempotency_key", "") or "")[:200] or None
+        key = web.form_key(data)
         try:
             booking_in = web.parse(request, BookingIn, web.blank_to_none({**data, "slot_id": str(slot_id)}))
         except web.FormErrors as bad:
@@ -180,12 +179,11 @@ class CatalogPages(Controller):
             return await self._confirm_page(request, viewer, fallback, errors=bad.errors, status_code=400)
         try:
             # A double tap sends the same hidden key twice: the second gets the first booking back.
-            answer = await respond_once(
-                user_id=viewer.id,
+            answer = await web.create_once(
+                viewer=viewer,
                 key=key,
-                method="POST",
                 path=f"/slots/{slot_id}/book",
-                body=lambda: booking_in.model_dump(mode="json"),
+                model=booking_in,
                 status_code=201,
                 run=lambda: bookings.create(actor=viewer, booking_in=booking_in),
             )
@@ -209,15 +207,14 @@ class CatalogPages(Controller):
         self, request: Request[Any, Any, Any], viewer: web.Viewer, slot_id: FromPath[UUID]
     ) -> Response[Any]:
         data = await web.form_of(request)
-        key = str(data.pop("idempotency_key", "") or "")[:200] or None
+        key = web.form_key(data)
         try:
             waitlist_in = web.parse(request, WaitlistIn, {"quantity": data.get("quantity") or 1})
-            await respond_once(
-                user_id=viewer.id,
+            await web.create_once(
+                viewer=viewer,
                 key=key,
-                method="POST",
                 path=f"/slots/{slot_id}/waitlist",
-                body=lambda: waitlist_in.model_dump(mode="json"),
+                model=waitlist_in,
                 status_code=201,
                 run=lambda: waitlist.join(actor=viewer, slot_id=slot_id, waitlist_in=waitlist_in),
             )

@@ -15,7 +15,6 @@ from community import services as community
 from community.priority import PRIORITY_GROUPS
 from community.schemas import MemberIn, PriorityGroupsIn
 from console import web
-from console.fund_pages import fen_of
 from linli import db
 from linli.errors import DomainError
 from welfare.schemas import BudgetProposalIn, BudgetRoundIn, VoteIn
@@ -183,7 +182,7 @@ class CommunityPages(Controller):
                 round_in=web.parse(
                     request,
                     BudgetRoundIn,
-                    {"title": data.get("title", ""), **({"budget_fen": fen_of(budget)} if budget else {})},
+                    {"title": data.get("title", ""), **web.money("budget_fen", budget)},
                 ),
             ),
             "round_created",
@@ -213,7 +212,7 @@ class CommunityPages(Controller):
                     {
                         "title": data.get("title", ""),
                         "description": data.get("description", ""),
-                        **({"requested_fen": fen_of(requested)} if requested else {}),
+                        **web.money("requested_fen", requested),
                     },
                 )
                 return budgeting.propose(actor=viewer, round_id=round_id, proposal_in=proposal_in)

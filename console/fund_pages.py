@@ -16,7 +16,6 @@ from litestar.response import Template
 from community import services as community
 from console import web
 from linli.errors import DomainError
-from linli.idempotency import respond_once
 from welfare.schemas import DepositIn, DisclosureOut, SettlementIn, SettlementRunOut, WelfareReportOut
 from welfare.services import fund, reports, settlement
 
@@ -144,18 +143,17 @@ class FundPages(Controller):
         self, request: Request[Any, Any, Any], viewer: web.Viewer, community_id: FromPath[UUID]
     ) -> Response[Any]:
         data = await web.form_of(request)
-        key = str(data.pop("idempotency_key", "") or "")[:200] or None
+        key = web.form_key(data)
         await fund.get(actor=viewer, community_id=community_id)  # refuse outsiders before reading their input
         try:
             yuan = str(data.get("amount_yuan", "")).strip()
-            amount = {"amount_fen": fen_of(yuan)} if yuan else {}  # empty: "please fill this in"
+            amount = web.money("amount_fen", yuan)  # empty: "please fill this in"
             deposit_in = web.parse(request, DepositIn, {**data, **amount})
-            await respond_once(
-                user_id=viewer.id,
+            await web.create_once(
+                viewer=viewer,
                 key=key,
-                method="POST",
                 path=f"/staff/{community_id}/fund/deposits",
-                body=lambda: deposit_in.model_dump(mode="json"),
+                model=deposit_in,
                 status_code=201,
                 run=lambda: fund.create_deposit(actor=viewer, community_id=community_id, deposit_in=deposit_in),
             )
@@ -190,16 +188,15 @@ class FundPages(Controller):
         self, request: Request[Any, Any, Any], viewer: web.Viewer, community_id: FromPath[UUID]
     ) -> Response[Any]:
         data = await web.form_of(request)
-        key = str(data.pop("idempotency_key", "") or "")[:200] or None
+        key = web.form_key(data)
         await settlement.get_all(actor=viewer, community_id=community_id, limit=1)  # staff of this community
         try:
             settlement_in = web.parse(request, SettlementIn, data)
-            answer = await respond_once(
-                user_id=viewer.id,
+            answer = await web.create_once(
+                viewer=viewer,
                 key=key,
-                method="POST",
                 path=f"/staff/{community_id}/settlement",
-                body=lambda: settlement_in.model_dump(mode="json"),
+                model=settlement_in,
                 status_code=202,
                 run=lambda: settlement.request(actor=viewer, community_id=community_id, period=settlement_in.period),
             )
@@ -259,14 +256,3 @@ class FundPages(Controller):
             public=public,
             months_chart=_months_chart(public, web.is_english(request)),
         )
-
-
-def fen_of(yuan: str) -> Any:
-    """A typed amount in yuan ("1,200.50", "-5") as integer fen; text that is not an amount is passed on as it
-    is, for the API's schema to refuse with its own words."""
-    cleaned = yuan.replace(",", "").replace(",", "").replace("元", "").strip()
-    sign, digits = (-1, cleaned[1:]) if cleaned.startswith("-") else (1, cleaned)
-    whole, _, cents = digits.partition(".")
-    if not whole.isdigit() or (cents and (not cents.isdigit() or len(cents) > 2)):
-        return cleaned
-    return sign * (int(whole) * 100 + int((cents + "00")[:2]))

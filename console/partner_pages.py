@@ -15,10 +15,8 @@ from litestar.response import Template
 from community import services as community
 from community.priority import PRIORITY_GROUPS
 from console import web
-from console.fund_pages import fen_of
 from linli import db
 from linli.errors import DomainError
-from linli.idempotency import respond_once
 from marketplace.schemas import ComplaintHandleIn
 from marketplace.services import bookings, feedback, orders
 from partners import offerings
@@ -180,7 +178,7 @@ class PartnerPages(Controller):
         self, request: Request[Any, Any, Any], viewer: web.Viewer, partner_id: FromPath[UUID]
     ) -> Response[Any]:
         data = await web.form_of(request)
-        key = str(data.pop("idempotency_key", "") or "")[:200] or None
+        key = web.form_key(data)
         await offerings.get_all_of_partner(actor=viewer, partner_id=partner_id)  # the partner's staff only
         try:
             price = str(data.get("price_yuan", "")).strip()
@@ -191,15 +189,14 @@ class PartnerPages(Controller):
                     "title": data.get("title", ""),
                     "category": data.get("category", ""),
                     "description": data.get("description", ""),
-                    **({"price_fen": fen_of(price)} if price else {}),
+                    **web.money("price_fen", price),
                 },
             )
-            await respond_once(
-                user_id=viewer.id,
+            await web.create_once(
+                viewer=viewer,
                 key=key,
-                method="POST",
                 path=f"/partner/{partner_id}/offerings",
-                body=lambda: offering_in.model_dump(mode="json"),
+                model=offering_in,
                 status_code=201,
                 run=lambda: offerings.create(actor=viewer, partner_id=partner_id, offering_in=offering_in),
             )
@@ -270,7 +267,7 @@ class PartnerPages(Controller):
         data = await web.form_of(request)
         price = str(data.get("price_yuan", "")).strip()
         subsidies = {
-            code: fen_of(str(data.get(f"subsidy_{code}", "")).strip())
+            code: web.yuan_to_fen(str(data.get(f"subsidy_{code}", "")).strip())
             for code in PRIORITY_GROUPS
             if str(data.get(f"subsidy_{code}", "")).strip()
         }
@@ -282,7 +279,7 @@ class PartnerPages(Controller):
                     "title": data.get("title"),
                     "description": data.get("description", ""),
                     "subsidies": subsidies,
-                    **({"price_fen": fen_of(price)} if price else {}),
+                    **web.money("price_fen", price),
                 },
             )
             async with db.unit_of_work():

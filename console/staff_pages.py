@@ -14,10 +14,8 @@ from litestar.response import Template
 from community import access
 from community import services as community
 from console import web
-from console.fund_pages import fen_of
 from linli import db
 from linli.errors import DomainError
-from linli.idempotency import respond_once
 from partners import services as partners
 from partners.schemas import ReasonIn
 from volunteers.schemas import ApproveIn, TaskIn
@@ -38,10 +36,6 @@ web.notices(
 PARTNER_ACTIONS = ("approve", "reject", "suspend", "reinstate")
 PARTNER_WORDS = {"pending": "待审核", "approved": "已通过", "rejected": "未通过", "suspended": "已暂停"}
 RELIEF_WORDS = {"requested": "待批准", "approved": "已拨付", "rejected": "已驳回"}
-
-
-def _key(data: dict[str, Any]) -> str | None:
-    return str(data.pop("idempotency_key", "") or "")[:200] or None
 
 
 class StaffPages(Controller):
@@ -140,18 +134,17 @@ class StaffPages(Controller):
         self, request: Request[Any, Any, Any], viewer: web.Viewer, community_id: FromPath[UUID]
     ) -> Response[Any]:
         data = await web.form_of(request)
-        key = _key(data)
+        key = web.form_key(data)
         await access.require_role(viewer, community_id, "staff")
         try:
             yuan = str(data.get("amount_yuan", "")).strip()
-            amount = {"amount_fen": fen_of(yuan)} if yuan else {}
+            amount = web.money("amount_fen", yuan)
             relief_in = web.parse(request, DisbursementIn, {**data, **amount})
-            await respond_once(
-                user_id=viewer.id,
+            await web.create_once(
+                viewer=viewer,
                 key=key,
-                method="POST",
                 path=f"/staff/{community_id}/relief",
-                body=lambda: relief_in.model_dump(mode="json"),
+                model=relief_in,
                 status_code=201,
                 run=lambda: fund.request_disbursement(
                     actor=viewer, community_id=community_id, disbursement_in=relief_in
@@ -238,7 +231,7 @@ class StaffPages(Controller):
         self, request: Request[Any, Any, Any], viewer: web.Viewer, community_id: FromPath[UUID]
     ) -> Response[Any]:
         data = await web.form_of(request)
-        key = _key(data)
+        key = web.form_key(data)
         await access.require_role(viewer, community_id, "staff")
         try:
             tz = await community.timezone_of(community_id=community_id)
@@ -259,12 +252,11 @@ class StaffPages(Controller):
                     else None,
                 },
             )
-            await respond_once(
-                user_id=viewer.id,
+            await web.create_once(
+                viewer=viewer,
                 key=key,
-                method="POST",
                 path=f"/staff/{community_id}/tasks",
-                body=lambda: task_in.model_dump(mode="json"),
+                model=task_in,
                 status_code=201,
                 run=lambda: tasks.create(actor=viewer, task_in=task_in),
             )

@@ -14,7 +14,6 @@ from community import services as community
 from console import web
 from linli import db
 from linli.errors import DomainError
-from linli.idempotency import respond_once
 from marketplace.services import access
 from volunteers import timebank
 from volunteers.schemas import HelpRequestIn
@@ -56,17 +55,16 @@ class VolunteerPages(Controller):
     @post("/help")
     async def ask_for_help(self, request: Request[Any, Any, Any], viewer: web.Viewer) -> Response[Any]:
         data = await web.form_of(request)
-        key = str(data.pop("idempotency_key", "") or "")[:200] or None
+        key = web.form_key(data)
         data["urgent"] = data.get("urgent") in ("on", "true", "1")
         data.setdefault("title", "一键呼叫")
         try:
             help_in = web.parse(request, HelpRequestIn, web.blank_to_none(data))
-            await respond_once(
-                user_id=viewer.id,
+            await web.create_once(
+                viewer=viewer,
                 key=key,
-                method="POST",
                 path="/help",
-                body=lambda: help_in.model_dump(mode="json"),
+                model=help_in,
                 status_code=201,
                 run=lambda: tasks.create_help_request(actor=viewer, help_in=help_in),
             )

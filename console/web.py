@@ -7,13 +7,13 @@ written twice; an error is the API's error with the API's title, shown next to t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from console.i18n import error_title, is_english, translate
 from linli.auth.security import CurrentUser, user_of_token
 from linli.errors import DomainError
+from linli.idempotency import respond_once
 from linli.settings import get_settings
 
 # The same bearer token as the API, in a cookie the page's scripts cannot read (HttpOnly) and other sites
@@ -220,6 +221,50 @@ def domain_errors(
     return {field: error_title(exc.code, en=is_english(request))}
 
 
+def form_key(data: dict[str, Any]) -> str | None:
+    """Take the form's hidden `idempotency_key` out of its data (made when the form was rendered)."""
+    return str(data.pop("idempotency_key", "") or "")[:200] or None
+
+
+async def create_once(
+    *,
+    viewer: CurrentUser,
+    key: str | None,
+    path: str,
+    model: BaseModel,
+    run: Callable[[], Awaitable[BaseModel]],
+    status_code: int = 201,
+) -> Response[Any]:
+    """A creating form's POST, at most once per its hidden key (`linli.idempotency.respond_once`): a double tap
+    gets the first answer back. Parse the answer with the Out schema's `model_validate_json(answer.content)`."""
+    return await respond_once(
+        user_id=viewer.id,
+        key=key,
+        method="POST",
+        path=path,
+        body=lambda: model.model_dump(mode="json"),
+        status_code=status_code,
+        run=run,
+    )
+
+
+def yuan_to_fen(yuan: str) -> Any:
+    """A typed amount in yuan ("1,200.50", "-5") as integer fen; text that is not an amount is passed on as it
+    is, for the API's schema to refuse with its own words."""
+    cleaned = yuan.replace(",", "").replace(",", "").replace("元", "").strip()
+    sign, digits = (-1, cleaned[1:]) if cleaned.startswith("-") else (1, cleaned)
+    whole, _, cents = digits.partition(".")
+    if not whole.isdigit() or (cents and (not cents.isdigit() or len(cents) > 2)):
+        return cleaned
+    return sign * (int(whole) * 100 + int((cents + "00")[:2]))
+
+
+def money(field: str, yuan: Any) -> dict[str, Any]:
+    """`{field: fen}` for a form's amount in yuan; nothing when it was left empty (the schema then asks for it)."""
+    text = str(yuan or "").strip()
+    return {field: yuan_to_fen(text)} if text else {}
+
+
 def message(request: Request[Any, Any, Any], text: str) -> str:
     return translate(text, en=is_english(request))
 
@@ -234,11 +279,14 @@ __all__ = [
     "SignInRequired",
     "Viewer",
     "blank_to_none",
+    "create_once",
     "domain_errors",
+    "form_key",
     "form_of",
     "is_htmx",
     "local_time",
     "message",
+    "money",
     "notices",
     "page",
     "parse",
@@ -250,4 +298,5 @@ __all__ = [
     "signed_in",
     "viewer_or_none",
     "yuan",
+    "yuan_to_fen",
 ]
