@@ -98,6 +98,7 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
 def _pages() -> list[ControllerRouterHandler]:
     from console.catalog_pages import CatalogPages
     from console.community_pages import CommunityPages
+    from console.desk_partner import DeskPartnerPages
     from console.fund_pages import FundPages
     from console.home import HomeController
     from console.partner_pages import PartnerPages
@@ -112,6 +113,7 @@ def _pages() -> list[ControllerRouterHandler]:
         VolunteerPages,
         FundPages,
         PartnerPages,
+        DeskPartnerPages,
         StaffPages,
         CommunityPages,
     ]
