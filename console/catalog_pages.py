@@ -1,8 +1,9 @@
 """Residents find a service, see its times and places, book it knowing what they will pay, and manage their
-bookings. Proxy booking (代办) uses the same pages with `resident_id`, visibly marked."""
+bookings and places in line. Proxy booking (代办) uses the same pages with `resident_id`, visibly marked."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
@@ -13,7 +14,8 @@ from litestar.response import Template
 from console import web
 from linli import db
 from linli.auth.security import CurrentUser
-from linli.errors import DomainError
+from linli.errors import DomainError, NotFound
+from marketplace.errors import RESIDENT_NOT_FOUND
 from marketplace.schemas import BookingIn, BookingOut, BookingQuoteOut, CancelIn, WaitlistIn
 from marketplace.services import access, bookings, holds, waitlist
 from partners import catalog, offerings
@@ -26,6 +28,7 @@ web.notices(
     cancelled="预约已取消。",
     confirmed="候补名额已确认,预约成功。",
     waitlisted="已排队候补。有空位时会通知您。",
+    left_waitlist="已不再排队候补。",
 )
 
 CATEGORIES = [
@@ -47,10 +50,12 @@ STATUS_WORDS = {
     "cancelled": "已取消",
     "no_show": "未到",
 }
-# Which form field a booking refusal is about (everything else is said above the form).
-_BOOKING_FIELDS = {"quantity_exceeds_capacity": "quantity", "validation_error": "quantity"}
+# Which form field a booking refusal is about (everything else is said above the form): too many places asked
+# for is about the number of places.
+_BOOKING_FIELDS = {"quantity_exceeds_capacity": "quantity", "validation_error": "quantity", "slot_full": "quantity"}
 
 Query = Annotated[str | None, QueryParameter(max_length=100)]
+Quantity = Annotated[str | None, QueryParameter(max_length=10)]
 
 
 async def _acting_for(viewer: CurrentUser, resident_id: UUID | None, community_id: UUID) -> dict[str, Any] | None:
@@ -62,14 +67,57 @@ async def _acting_for(viewer: CurrentUser, resident_id: UUID | None, community_i
     return {"id": resident_id, "name": names.get(resident_id, "")}
 
 
-async def _offering_titles(viewer: CurrentUser, items: list[BookingOut]) -> dict[UUID, OfferingOut]:
+def _booking_in(
+    request: Request[Any, Any, Any], slot_id: UUID, data: dict[str, Any]
+) -> tuple[BookingIn, dict[str, str]]:
+    """The booking a form asks for; or, when its number of places is not one the API takes, one place for the
+    SAME resident with the errors to show next to the field, so a proxy's typo keeps the page theirs (their
+    banner, their price) instead of quietly turning into a booking for the staff member."""
+    try:
+        return web.parse(request, BookingIn, web.blank_to_none({**data, "slot_id": str(slot_id)})), {}
+    except web.FormErrors as bad:
+        if "resident_id" in bad.errors:  # only a tampered form sends a resident id that is no id
+            raise NotFound("no such resident", code=RESIDENT_NOT_FOUND) from None
+        resident_id = data.get("resident_id") or None
+        return BookingIn(slot_id=slot_id, quantity=1, resident_id=resident_id), bad.errors
+
+
+async def _offering_titles(viewer: CurrentUser, offering_ids: set[UUID]) -> dict[UUID, OfferingOut]:
     found: dict[UUID, OfferingOut] = {}
-    for offering_id in {b.offering_id for b in items}:
+    for offering_id in offering_ids:
         try:
             found[offering_id] = await offerings.get_visible(actor=viewer, offering_id=offering_id)
         except DomainError:
             continue  # an offering since archived: the booking still shows, without its title
     return found
+
+
+async def _bookings_page(
+    request: Request[Any, Any, Any],
+    viewer: CurrentUser,
+    *,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Template:
+    mine = await bookings.get_mine(actor=viewer, status=None, limit=50, offset=0)
+    waiting = []
+    for entry in await waitlist.get_waiting_mine(actor=viewer):
+        try:
+            waiting.append((entry, await scheduling.get_visible_slot(actor=viewer, slot_id=entry.slot_id)))
+        except DomainError:
+            continue  # its offering was withdrawn: nothing to wait for any more
+    offering_ids = {b.offering_id for b in mine.items} | {slot.offering_id for _entry, slot in waiting}
+    return web.page(
+        request,
+        "mine/bookings.html",
+        viewer=viewer,
+        bookings=mine.items,
+        waiting=waiting,
+        titles=await _offering_titles(viewer, offering_ids),
+        status_words=STATUS_WORDS,
+        errors=errors or {},
+        status_code=status_code,
+    )
 
 
 class CatalogPages(Controller):
@@ -85,7 +133,8 @@ class CatalogPages(Controller):
         community_id: FromQuery[UUID | None] = None,
         resident_id: FromQuery[UUID | None] = None,
     ) -> Template:
-        """Search as you type (HTMX swaps the results) or with the button: Chinese, pinyin or initials (axst)."""
+        """Search as you type (HTMX swaps in the results fragment) or with the button: Chinese, pinyin or
+        initials (axst)."""
         acting_for = await _acting_for(viewer, resident_id, community_id) if community_id else None
         found = await catalog.search(
             query=catalog.CatalogQuery(
@@ -95,9 +144,11 @@ class CatalogPages(Controller):
                 limit=30,
             )
         )
+        # Typing asks for the results only; a reload or the back button (htmx's history restore) needs the page.
+        fragment = web.is_htmx(request) and request.headers.get("hx-history-restore-request") != "true"
         return web.page(
             request,
-            "mine/catalog.html",
+            "mine/_results.html" if fragment else "mine/catalog.html",
             viewer=viewer,
             found=found,
             values={"q": q or "", "category": category or ""},
@@ -117,7 +168,15 @@ class CatalogPages(Controller):
         item = await offerings.get_visible(actor=viewer, offering_id=offering_id)
         acting_for = await _acting_for(viewer, resident_id, item.community_id)
         slots = await scheduling.get_slots(actor=viewer, offering_id=offering_id, from_=None, to=None)
-        return web.page(request, "mine/offering.html", viewer=viewer, offering=item, slots=slots, acting_for=acting_for)
+        return web.page(
+            request,
+            "mine/offering.html",
+            viewer=viewer,
+            offering=item,
+            slots=slots,
+            acting_for=acting_for,
+            waitlist_key=uuid4().hex,  # one per page view, made per slot in the template
+        )
 
     async def _confirm_page(
         self,
@@ -126,6 +185,7 @@ class CatalogPages(Controller):
         booking_in: BookingIn,
         *,
         errors: dict[str, str] | None = None,
+        repriced: bool = False,
         status_code: int = 200,
     ) -> Template:
         quote: BookingQuoteOut | None = None
@@ -148,9 +208,11 @@ class CatalogPages(Controller):
             quote=quote,
             offering=offering,
             acting_for=acting_for,
+            repriced=repriced,
             values={"quantity": booking_in.quantity, "resident_id": booking_in.resident_id or ""},
             errors=errors or {},
             idempotency_key=uuid4().hex,
+            waitlist_key=uuid4().hex,
             status_code=status_code,
         )
 
@@ -160,23 +222,28 @@ class CatalogPages(Controller):
         request: Request[Any, Any, Any],
         viewer: web.Viewer,
         slot_id: FromPath[UUID],
-        quantity: Annotated[int, QueryParameter(ge=1, le=20)] = 1,
+        quantity: Quantity = None,
         resident_id: FromQuery[UUID | None] = None,
     ) -> Template:
-        """Price, subsidy and what the resident pays, before they press 确认预约."""
-        return await self._confirm_page(
-            request, viewer, BookingIn(slot_id=slot_id, quantity=quantity, resident_id=resident_id)
+        """Price, subsidy and what the resident pays, before they press 确认预约 (also the fragment HTMX swaps
+        in when the number of places changes)."""
+        booking_in, errors = _booking_in(
+            request, slot_id, {"quantity": quantity or "1", "resident_id": str(resident_id or "")}
         )
+        return await self._confirm_page(request, viewer, booking_in, errors=errors, status_code=400 if errors else 200)
 
     @post("/slots/{slot_id:uuid}/book")
     async def book(self, request: Request[Any, Any, Any], viewer: web.Viewer, slot_id: FromPath[UUID]) -> Response[Any]:
         data = await web.form_of(request)
         key = web.form_key(data)
-        try:
-            booking_in = web.parse(request, BookingIn, web.blank_to_none({**data, "slot_id": str(slot_id)}))
-        except web.FormErrors as bad:
-            fallback = BookingIn(slot_id=slot_id, quantity=1)
-            return await self._confirm_page(request, viewer, fallback, errors=bad.errors, status_code=400)
+        quoted = data.pop("quoted_quantity", None)
+        recalculate = data.pop("recalculate", None)
+        booking_in, errors = _booking_in(request, slot_id, data)
+        if errors:
+            return await self._confirm_page(request, viewer, booking_in, errors=errors, status_code=400)
+        if recalculate or (quoted is not None and quoted != str(booking_in.quantity)):
+            # The number of places changed after the price was shown: show the new price, book nothing yet.
+            return await self._confirm_page(request, viewer, booking_in, repriced=not recalculate)
         try:
             # A double tap sends the same hidden key twice: the second gets the first booking back.
             answer = await web.create_once(
@@ -232,28 +299,28 @@ class CatalogPages(Controller):
             )
         return web.redirect_with("/bookings", "waitlisted")
 
+    @post("/slots/{slot_id:uuid}/waitlist/leave")
+    async def leave_waitlist(
+        self, request: Request[Any, Any, Any], viewer: web.Viewer, slot_id: FromPath[UUID]
+    ) -> Response[Any]:
+        return await self._action(
+            request, viewer, str(slot_id), lambda: waitlist.leave(actor=viewer, slot_id=slot_id), "left_waitlist"
+        )
+
     @get("/bookings")
     async def my_bookings(self, request: Request[Any, Any, Any], viewer: web.Viewer) -> Template:
-        """我的预约: upcoming and past, with cancel, and confirm for a waitlist place held for me."""
-        mine = await bookings.get_mine(actor=viewer, status=None, limit=50, offset=0)
-        return web.page(
-            request,
-            "mine/bookings.html",
-            viewer=viewer,
-            bookings=mine.items,
-            titles=await _offering_titles(viewer, mine.items),
-            status_words=STATUS_WORDS,
-        )
+        """我的预约: upcoming and past, with cancel, confirm for a place held for me, and my places in line."""
+        return await _bookings_page(request, viewer)
 
     @post("/bookings/{booking_id:uuid}/cancel")
     async def cancel(
         self, request: Request[Any, Any, Any], viewer: web.Viewer, booking_id: FromPath[UUID]
     ) -> Response[Any]:
         data = await web.form_of(request)
-        return await self._booking_action(
+        return await self._action(
             request,
             viewer,
-            booking_id,
+            str(booking_id),
             lambda: bookings.cancel(
                 actor=viewer, booking_id=booking_id, reason=web.parse(request, CancelIn, data).reason
             ),
@@ -264,13 +331,19 @@ class CatalogPages(Controller):
     async def confirm(
         self, request: Request[Any, Any, Any], viewer: web.Viewer, booking_id: FromPath[UUID]
     ) -> Response[Any]:
-        return await self._booking_action(
-            request, viewer, booking_id, lambda: holds.confirm(actor=viewer, booking_id=booking_id), "confirmed"
+        return await self._action(
+            request, viewer, str(booking_id), lambda: holds.confirm(actor=viewer, booking_id=booking_id), "confirmed"
         )
 
-    async def _booking_action(
-        self, request: Request[Any, Any, Any], viewer: CurrentUser, booking_id: UUID, run: Any, notice: str
+    async def _action(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: CurrentUser,
+        item: str,
+        run: Callable[[], Awaitable[Any]],
+        notice: str,
     ) -> Response[Any]:
+        """A button on 我的预约; a refusal is shown on that booking (or place in line), in the API's words."""
         try:
             async with db.unit_of_work():
                 await run()
@@ -279,17 +352,7 @@ class CatalogPages(Controller):
         except DomainError as exc:
             if exc.status_code in (403, 404):
                 raise
-            errors = {str(booking_id): web.domain_errors(request, exc)["__all__"]}
+            errors = {item: web.domain_errors(request, exc)["__all__"]}
         else:
             return web.redirect_with("/bookings", notice)
-        mine = await bookings.get_mine(actor=viewer, status=None, limit=50, offset=0)
-        return web.page(
-            request,
-            "mine/bookings.html",
-            viewer=viewer,
-            bookings=mine.items,
-            titles=await _offering_titles(viewer, mine.items),
-            status_words=STATUS_WORDS,
-            errors=errors,
-            status_code=409,
-        )
+        return await _bookings_page(request, viewer, errors=errors, status_code=409)

@@ -91,6 +91,17 @@ async def get_mine(*, actor: CurrentUser, slot_id: UUID) -> WaitlistOut:
     return await _out(await _mine(actor, slot_id))
 
 
+async def get_waiting_mine(*, actor: CurrentUser) -> list[WaitlistOut]:
+    """The caller's entries still waiting in line for slots not yet started, each with its place in line, in
+    the order they joined (我的预约 lists them beside the bookings, with a way to leave)."""
+    rows = await db.fetch(
+        f"SELECT {_COLUMNS} FROM waitlist_entries WHERE resident_id = $1 AND status = 'waiting'"
+        " AND slot_id IN (SELECT id FROM slots WHERE starts_at > now()) ORDER BY created_at, id",
+        actor.id,
+    )
+    return [await _out(row) for row in rows]
+
+
 async def get_all(*, actor: CurrentUser, slot_id: UUID) -> list[WaitlistOut]:
     """The slot's waiting line, in order, for the partner side (its staff and its community's staff)."""
     partner_id = await db.fetchval("SELECT partner_id FROM slots WHERE id = $1", slot_id)
