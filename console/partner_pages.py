@@ -22,8 +22,6 @@ from marketplace.services import bookings, feedback, orders
 from partners import offerings
 from partners import services as partners
 from partners.schemas import OfferingIn, OfferingPatch
-from scheduling import services as scheduling
-from scheduling.schemas import ScheduleIn
 from welfare.services import settlement
 
 web.notices(
@@ -33,9 +31,7 @@ web.notices(
     offering_changed="服务项目状态已更新。",
     order_changed="订单状态已更新。",
     complaint_handled="已答复投诉,居民会收到通知。",
-    schedule_created="每周安排已保存,接下来几周的时段已生成。",
 )
-WEEKDAYS = [("1", "周一"), ("2", "周二"), ("3", "周三"), ("4", "周四"), ("5", "周五"), ("6", "周六"), ("7", "周日")]
 
 CATEGORY_WORDS = {
     "meal": "助餐",
@@ -315,83 +311,6 @@ class PartnerPages(Controller):
             errors = {str(offering_id): web.domain_errors(request, exc)["__all__"]}
             return await self._offerings_page(request, viewer, partner_id, errors=errors, status_code=409)
         return web.redirect_with(f"/partner/{partner_id}/offerings", "offering_changed")
-
-    # --- weekly schedules and their slots ---------------------------------------------------------------------
-
-    async def _schedules_page(
-        self,
-        request: Request[Any, Any, Any],
-        viewer: Any,
-        partner_id: UUID,
-        offering_id: UUID,
-        *,
-        errors: dict[str, str] | None = None,
-        values: dict[str, Any] | None = None,
-        status_code: int = 200,
-    ) -> Template:
-        offering = await offerings.require_offering_role(viewer, offering_id, "staff")
-        if offering.partner_id != partner_id:
-            raise DomainError("no such offering here", code="not_found")
-        today, _tz = await _today(offering.community_id)
-        return web.page(
-            request,
-            "desk/schedules.html",
-            viewer=viewer,
-            partner=await partners.get(partner_id=partner_id),
-            offering=offering,
-            schedules=await scheduling.get_schedules(actor=viewer, offering_id=offering_id),
-            slots=await scheduling.get_slots(actor=viewer, offering_id=offering_id, from_=None, to=None),
-            weekdays=WEEKDAYS,
-            errors=errors or {},
-            values=values
-            or {
-                "weekdays": ["1", "2", "3", "4", "5"],
-                "start_time": "11:00",
-                "end_time": "12:30",
-                "capacity": "30",
-                "valid_from": today.isoformat(),
-            },
-            status_code=status_code,
-        )
-
-    @get("/offerings/{offering_id:uuid}/schedules")
-    async def schedules(
-        self,
-        request: Request[Any, Any, Any],
-        viewer: web.Viewer,
-        partner_id: FromPath[UUID],
-        offering_id: FromPath[UUID],
-    ) -> Template:
-        """An offering's weekly schedules and the next two weeks of slots with places booked and left."""
-        return await self._schedules_page(request, viewer, partner_id, offering_id)
-
-    @post("/offerings/{offering_id:uuid}/schedules")
-    async def create_schedule(
-        self,
-        request: Request[Any, Any, Any],
-        viewer: web.Viewer,
-        partner_id: FromPath[UUID],
-        offering_id: FromPath[UUID],
-    ) -> Response[Any]:
-        data = await web.form_of(request)
-        await self._schedules_page(request, viewer, partner_id, offering_id)  # who may, and which offering
-        days = data.get("weekdays", [])
-        data["weekdays"] = days if isinstance(days, list) else [days]
-        try:
-            schedule_in = web.parse(request, ScheduleIn, web.blank_to_none(data))
-            async with db.unit_of_work():
-                await scheduling.create_schedule(actor=viewer, offering_id=offering_id, schedule_in=schedule_in)
-        except web.FormErrors as bad:
-            errors = bad.errors
-        except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
-            errors = web.domain_errors(request, exc)
-        else:
-            return web.redirect_with(f"/partner/{partner_id}/offerings/{offering_id}/schedules", "schedule_created")
-        return await self._schedules_page(
-            request, viewer, partner_id, offering_id, errors=errors, values=data, status_code=400
-        )
 
     # --- on-demand orders --------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from linli import db
 from tests.api import community_with_staff
 from tests.console_helpers import signed_in
 from tests.marketplace_api import resident
-from tests.partners_api import approved_partner, local, partner_staff, published_offering
+from tests.partners_api import approved_partner, partner_staff, published_offering
 
 
 async def test_staff_create_a_draft_offering_with_bad_then_good_input_and_publish_it(app: Any, client: Any) -> None:
@@ -81,32 +81,6 @@ async def test_reviews_and_revenue_pages_open_for_the_partners_staff(app: Any, c
         assert reviews.status_code == 200 and "还没有评价" in reviews.text
         revenue = await tab.get(f"/partner/{p.id}/revenue")
         assert revenue.status_code == 200 and 'id="revenue-chart"' in revenue.text
-
-
-async def test_the_partners_admin_sets_a_weekly_schedule_and_sees_its_slots(app: Any, client: Any) -> None:
-    setup = await community_with_staff(client)
-    p = await approved_partner(client, setup)
-    o = await published_offering(client, p)
-    page = f"/partner/{p.id}/offerings/{o['id']}/schedules"
-    async with signed_in(app, p.admin) as tab:
-        r = await tab.submit(page, page, {"start_time": "11:00", "end_time": "12:00", "capacity": "0"})
-        assert r.status_code == 400 and 'id="e-weekdays"' in r.text and 'id="e-capacity"' in r.text
-        assert await db.fetchval("SELECT count(*) FROM schedules") == 0
-        r = await tab.submit(
-            page,
-            page,
-            {
-                "weekdays": ["1", "2", "3", "4", "5", "6", "7"],
-                "start_time": "11:00",
-                "end_time": "12:00",
-                "capacity": "20",
-                "valid_from": local(days=1).date().isoformat(),
-            },
-        )
-        assert r.status_code == 303
-        shown = await tab.get(page)
-        assert shown.text.count("<tr><td>") >= 7  # a slot a day for the coming two weeks
-    assert await db.fetchval("SELECT count(*) FROM slots") >= 7
 
 
 async def test_the_partners_admin_sets_a_subsidised_price_and_residents_pay_it(app: Any, client: Any) -> None:
