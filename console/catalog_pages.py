@@ -196,8 +196,6 @@ class CatalogPages(Controller):
             offering = await offerings.get_visible(actor=viewer, offering_id=quote.offering_id)
             acting_for = await _acting_for(viewer, booking_in.resident_id, offering.community_id)
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
             errors = {**web.domain_errors(request, exc, _BOOKING_FIELDS), **(errors or {})}
             status_code = exc.status_code
         return web.page(
@@ -255,8 +253,6 @@ class CatalogPages(Controller):
                 run=lambda: bookings.create(actor=viewer, booking_in=booking_in),
             )
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
             return await self._confirm_page(
                 request,
                 viewer,
@@ -288,8 +284,6 @@ class CatalogPages(Controller):
         except web.FormErrors as bad:
             return web.page(request, "mine/problem.html", viewer=viewer, errors=bad.errors, status_code=400)
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
             return web.page(
                 request,
                 "mine/problem.html",
@@ -350,8 +344,6 @@ class CatalogPages(Controller):
         except web.FormErrors as bad:
             errors = bad.errors
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
             errors = {item: web.domain_errors(request, exc)["__all__"]}
         else:
             return web.redirect_with("/bookings", notice)

@@ -97,8 +97,6 @@ class CommunityPages(Controller):
             errors = {str(user_id): next(iter(bad.errors.values()))}
             return await self._people_page(request, viewer, community_id, errors=errors, status_code=422)
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
             errors = {str(user_id): web.domain_errors(request, exc)["__all__"]}
             return await self._people_page(request, viewer, community_id, errors=errors, status_code=exc.status_code)
         return web.redirect_with(f"/staff/{community_id}/people", "groups_saved")
@@ -123,8 +121,6 @@ class CommunityPages(Controller):
         except web.FormErrors as bad:
             errors = {str(user_id): next(iter(bad.errors.values()))}
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
             errors = {str(user_id): web.domain_errors(request, exc)["__all__"]}
         else:
             return web.redirect_with(f"/staff/{community_id}/people", "role_changed")
@@ -269,8 +265,6 @@ class CommunityPages(Controller):
         except web.FormErrors as bad:
             errors = {(fields or {}).get(k, k): v for k, v in bad.errors.items()}
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
             errors = web.domain_errors(request, exc)
         else:
             return web.redirect_with(f"/budget/{community_id}", notice)

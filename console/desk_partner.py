@@ -130,8 +130,6 @@ class DeskPartnerPages(Controller):
         except web.FormErrors as bad:
             errors = bad.errors
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
             errors = web.domain_errors(request, exc, _WEEKLY_CODES)
         else:
             return web.redirect_with(f"/partner/{partner_id}/schedules", "weekly_added")
@@ -180,8 +178,6 @@ class DeskPartnerPages(Controller):
         except web.FormErrors as bad:
             errors = bad.errors
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
             errors = web.domain_errors(request, exc, _SLOT_CODES)
         else:
             return web.redirect_with(f"/partner/{partner_id}/schedules", "slot_added")

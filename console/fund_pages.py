@@ -160,8 +160,6 @@ class FundPages(Controller):
         except web.FormErrors as bad:
             errors = {("amount_yuan" if k == "amount_fen" else k): v for k, v in bad.errors.items()}
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
             errors = web.domain_errors(request, exc, {"validation_error": "amount_yuan"})
         else:
             return web.redirect_with(f"/staff/{community_id}/fund", "deposited")
@@ -203,8 +201,6 @@ class FundPages(Controller):
         except web.FormErrors as bad:
             errors = bad.errors
         except DomainError as exc:
-            if exc.status_code == 404:
-                raise
             errors = web.domain_errors(request, exc, {"validation_error": "period", "period_in_future": "period"})
         else:
             run = SettlementRunOut.model_validate_json(answer.content)

@@ -128,8 +128,6 @@ class PartnerPages(Controller):
             async with db.unit_of_work():
                 await run(actor=viewer, booking_id=booking_id)
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
             return await self._desk(
                 request, viewer, partner_id, errors={str(booking_id): web.domain_errors(request, exc)["__all__"]}
             )
@@ -199,8 +197,6 @@ class PartnerPages(Controller):
         except web.FormErrors as bad:
             errors = {("price_yuan" if k == "price_fen" else k): v for k, v in bad.errors.items()}
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
             errors = web.domain_errors(request, exc)
         else:
             return web.redirect_with(f"/partner/{partner_id}/offerings", "offering_created")
@@ -283,8 +279,6 @@ class PartnerPages(Controller):
         except web.FormErrors as bad:
             errors = {("price_yuan" if k == "price_fen" else k): v for k, v in bad.errors.items()}
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
             errors = web.domain_errors(request, exc)
         else:
             return web.redirect_with(f"/partner/{partner_id}/offerings", "offering_changed")
@@ -306,8 +300,6 @@ class PartnerPages(Controller):
             async with db.unit_of_work():
                 await offerings.transition(actor=viewer, offering_id=offering_id, action=action)
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
             errors = {str(offering_id): web.domain_errors(request, exc)["__all__"]}
             return await self._offerings_page(request, viewer, partner_id, errors=errors, status_code=409)
         return web.redirect_with(f"/partner/{partner_id}/offerings", "offering_changed")
@@ -359,8 +351,6 @@ class PartnerPages(Controller):
             async with db.unit_of_work():
                 await run(actor=viewer, order_id=order_id)
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
             return web.page(
                 request,
                 "mine/problem.html",
@@ -410,8 +400,6 @@ class PartnerPages(Controller):
             async with db.unit_of_work():
                 await feedback.handle(actor=viewer, complaint_id=complaint_id, handle_in=handle_in)
         except (web.FormErrors, DomainError) as exc:
-            if isinstance(exc, DomainError) and exc.status_code in (403, 404):
-                raise
             words = exc.errors if isinstance(exc, web.FormErrors) else web.domain_errors(request, exc)
             return web.page(request, "mine/problem.html", viewer=viewer, errors=words, status_code=400)
         return web.redirect_with(f"/partner/{partner_id}/reviews", "complaint_handled")

@@ -84,8 +84,6 @@ class StaffPages(Controller):
         except web.FormErrors as bad:
             return await self._partners_page(request, viewer, community_id, {str(partner_id): bad.errors["reason"]})
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
             errors = {str(partner_id): web.domain_errors(request, exc)["__all__"]}
             return await self._partners_page(request, viewer, community_id, errors)
         return web.redirect_with(f"/staff/{community_id}/partners", "partner_changed")
@@ -153,8 +151,6 @@ class StaffPages(Controller):
         except web.FormErrors as bad:
             errors = {("amount_yuan" if k == "amount_fen" else k): v for k, v in bad.errors.items()}
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
             errors = web.domain_errors(request, exc, {"recipient_not_resident": "recipient_user_id"})
         else:
             return web.redirect_with(f"/staff/{community_id}/relief", "relief_requested")
@@ -180,8 +176,6 @@ class StaffPages(Controller):
         except web.FormErrors as bad:
             errors = {str(disbursement_id): next(iter(bad.errors.values()))}
         except DomainError as exc:
-            if exc.status_code == 404:
-                raise
             errors = {str(disbursement_id): web.domain_errors(request, exc)["__all__"]}
         else:
             return web.redirect_with(
@@ -263,8 +257,6 @@ class StaffPages(Controller):
         except web.FormErrors as bad:
             errors = {{"volunteers_needed": "needed", "ends_at": "minutes"}.get(k, k): v for k, v in bad.errors.items()}
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
             errors = web.domain_errors(request, exc)
         else:
             return web.redirect_with(f"/staff/{community_id}/tasks", "task_created")
@@ -282,8 +274,6 @@ class StaffPages(Controller):
             async with db.unit_of_work():
                 made = await offers.match(actor=viewer, task_id=task_id)
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
             return await self._tasks_page(
                 request,
                 viewer,
@@ -313,8 +303,6 @@ class StaffPages(Controller):
         except web.FormErrors as bad:
             errors = {str(assignment_id): next(iter(bad.errors.values()))}
         except DomainError as exc:
-            if exc.status_code == 404:
-                raise
             errors = {str(assignment_id): web.domain_errors(request, exc)["__all__"]}
         else:
             return web.redirect_with(f"/staff/{community_id}/tasks", "hours_approved")

@@ -123,8 +123,6 @@ class VolunteerPages(Controller):
             async with db.unit_of_work():
                 await run(actor=viewer, assignment_id=assignment_id)
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
             return web.page(
                 request,
                 "mine/problem.html",

@@ -216,7 +216,12 @@ def parse(request: Request[Any, Any, Any], model: type[ModelT], data: Mapping[st
 def domain_errors(
     request: Request[Any, Any, Any], exc: DomainError, fields: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """A service's refusal as form errors: the API's title, next to the field the code is about."""
+    """A service's refusal as form errors: the API's title, next to the field the code is about.
+
+    A 403 or 404 is not about the form: it is raised again, so the page is refused whole (the console's error
+    page, nothing of the object shown), exactly as the API refuses the request."""
+    if exc.status_code in (403, 404):
+        raise exc
     field = (fields or {}).get(exc.code, "__all__")
     return {field: error_title(exc.code, en=is_english(request))}
 
