@@ -25,8 +25,8 @@ from litestar.template import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
 from console import web
-from console.i18n import is_english, translate
-from linli.errors import DomainError, titles
+from console.i18n import error_title, translate
+from linli.errors import DomainError
 from linli.logging import request_id_of
 from linli.settings import get_settings
 
@@ -51,8 +51,7 @@ def web_globals() -> dict[str, Any]:
 
 @pass_context
 def _title_of(context: Any, code: str) -> str:
-    _status, zh, en = titles(code)
-    return en if context.get("en") else zh
+    return error_title(code, en=bool(context.get("en")))
 
 
 def _error_page(request: Request[Any, Any, Any], status_code: int, code: str) -> Response[Any]:
@@ -149,4 +148,4 @@ def console_router() -> Router:
     )
 
 
-__all__ = ["console_router", "is_english", "template_config"]
+__all__ = ["console_router", "template_config"]

@@ -270,14 +270,6 @@ def money(field: str, yuan: Any) -> dict[str, Any]:
     return {field: yuan_to_fen(text)} if text else {}
 
 
-def message(request: Request[Any, Any, Any], text: str) -> str:
-    return translate(text, en=is_english(request))
-
-
-def template_globals() -> dict[str, Any]:
-    return {"yuan": yuan, "local_time": local_time, "hours": hours, "error_title": error_title}
-
-
 __all__ = [
     "SESSION_COOKIE",
     "FormErrors",
@@ -290,7 +282,6 @@ __all__ = [
     "form_of",
     "is_htmx",
     "local_time",
-    "message",
     "money",
     "notices",
     "page",

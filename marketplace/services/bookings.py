@@ -12,6 +12,7 @@ on-demand orders must be accepted first. Anything else is 409 `invalid_transitio
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -38,8 +39,9 @@ from partners import services as partners
 ACTIVE = ("held", "confirmed", "accepted")
 
 
-async def create(*, actor: CurrentUser, booking_in: BookingIn) -> BookingOut:
-    """Book places of a slot for the caller, or (代办) for a resident of the slot's community; 409 `slot_full`."""
+async def _bookable_context(actor: CurrentUser, booking_in: BookingIn) -> tuple[Any, UUID, bool]:
+    """(slot context, resident, by proxy) of a booking `actor` may make now: the slot exists, 代办 is allowed,
+    and the slot's booking rules hold (capacity itself is decided by the atomic UPDATE alone)."""
     resident_id = booking_in.resident_id or actor.id
     ctx = await slot_context(booking_in.slot_id, resident_id)
     if ctx is None:
@@ -48,6 +50,12 @@ async def create(*, actor: CurrentUser, booking_in: BookingIn) -> BookingOut:
     if proxy:
         await access.require_proxy(actor, community_id=ctx["community_id"], resident_id=resident_id)
     check_bookable(ctx, quantity=booking_in.quantity, now=datetime.now(UTC))
+    return ctx, resident_id, proxy
+
+
+async def create(*, actor: CurrentUser, booking_in: BookingIn) -> BookingOut:
+    """Book places of a slot for the caller, or (代办) for a resident of the slot's community; 409 `slot_full`."""
+    ctx, resident_id, proxy = await _bookable_context(actor, booking_in)
     if ctx["has_waitlist"] and await waitlist.reserved_for_line(slot_id=ctx["slot_id"]):
         # Places freed while promotion could not run (e.g. the offering was paused) belong to the line; the
         # periodic promotion job hands them out.
@@ -85,13 +93,7 @@ async def create(*, actor: CurrentUser, booking_in: BookingIn) -> BookingOut:
 async def preview(*, actor: CurrentUser, booking_in: BookingIn) -> BookingQuoteOut:
     """What booking `booking_in` would cost the resident now (price, subsidy, payable), by the rules `create`
     applies, writing nothing: the page a resident confirms on, and the API's quote."""
-    resident_id = booking_in.resident_id or actor.id
-    ctx = await slot_context(booking_in.slot_id, resident_id)
-    if ctx is None:
-        raise NotFound("no such slot", code=SLOT_NOT_FOUND)
-    if resident_id != actor.id:
-        await access.require_proxy(actor, community_id=ctx["community_id"], resident_id=resident_id)
-    check_bookable(ctx, quantity=booking_in.quantity, now=datetime.now(UTC))
+    ctx, resident_id, _proxy = await _bookable_context(actor, booking_in)
     quote = await pricing.quote_for(
         resident_id=resident_id,
         offering_id=ctx["offering_id"],
