@@ -1,6 +1,6 @@
 """Tables of the composition root: users, the outbox, HTTP idempotency keys, processed actor messages."""
 
-from piccolo.columns import JSONB, UUID, Boolean, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, UUID, Array, Boolean, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.constraints import Unique
 from piccolo.table import Table
@@ -26,6 +26,13 @@ class OutboxEvent(Table, tablename="outbox_events"):
     sent_at = Timestamptz(null=True, default=None, index=False)
     attempts = Integer(default=0, null=False)
     last_error = Text(null=True, default=None)
+    # The Redis (its INFO run_id) the event was sent to. A Redis that restarted, possibly empty, has a new run_id:
+    # what was sent to the old one and is not yet delivered is sent again (workers.relay.redeliver_once).
+    sent_to = Varchar(length=64, null=True, default=None)
+    # The subscribed actors that have done their part (each appends itself after its effect committed), and when
+    # the last of them did; undelivered sent rows are found through `outbox_events_undelivered`.
+    delivered_actors = Array(base_column=Varchar(length=100), default=list, null=False)
+    delivered_at = Timestamptz(null=True, default=None, index=False)
 
 
 class IdempotencyKey(Table, tablename="idempotency_keys"):

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 from uuid import UUID
 
+import server.registry  # noqa: F401  (the actors and their subscriptions, as a worker knows them)
 from linli import db, idempotency, outbox
 from tests.api import sign_up
 from tests.conftest import eventually, next_phone, process_env
+from workers import relay
+from workers.broker import broker_run_id
 
 
 async def notifications_of(user_id: str) -> int:
@@ -92,3 +95,43 @@ async def test_claim_admits_the_first_handler_only():
 async def test_unknown_phone_login_does_not_emit_events(client):
     await client.post("/api/v1/auth/token", json={"phone": next_phone(), "password": "whatever1"})
     assert await db.fetchval("SELECT count(*) FROM outbox_events") == 0
+
+
+async def test_an_event_sent_to_a_redis_that_restarted_empty_is_sent_again_and_delivered_once(client, start_worker):
+    person = await sign_up(client, "孙奶奶")
+    # As if the relay had sent it to a Redis that was killed before any worker took the message: the row says
+    # sent, to a server that is no longer the one running, and no actor has marked it.
+    await db.execute("UPDATE outbox_events SET sent_at = now(), sent_to = 'a-redis-that-restarted'")
+    start_worker()
+    await eventually(lambda: notifications_of(person.id), timeout=30)
+    await eventually(lambda: db.fetchval("SELECT bool_and(delivered_at IS NOT NULL) FROM outbox_events"))
+    row = await db.fetchrow("SELECT delivered_actors, sent_to FROM outbox_events")
+    assert row["delivered_actors"] == ["notifications.welcome"]
+    assert row["sent_to"] != "a-redis-that-restarted"
+    await asyncio.sleep(0.5)
+    assert await notifications_of(person.id) == 1
+
+
+async def test_only_what_went_to_an_earlier_redis_is_sent_again(client):
+    await sign_up(client, "周大爷")
+    await sign_up(client, "吴阿姨")
+    await sign_up(client, "郑叔叔")
+    running = await asyncio.to_thread(broker_run_id)
+    first, second, third = [r["id"] for r in await db.fetch("SELECT id FROM outbox_events ORDER BY created_at")]
+    # Still queued in the Redis that runs now: a worker will take it, sending it again would only add work.
+    await db.execute("UPDATE outbox_events SET sent_at = now(), sent_to = $2 WHERE id = $1", first, running)
+    # Sent to a Redis that restarted since, and no actor did its part: lost with that Redis.
+    await db.execute("UPDATE outbox_events SET sent_at = now(), sent_to = 'gone' WHERE id = $1", second)
+    # Sent to that Redis too, but its actor had done its part: delivered, only never marked so.
+    await db.execute(
+        "UPDATE outbox_events SET sent_at = now(), sent_to = 'gone', delivered_actors = '{notifications.welcome}'"
+        " WHERE id = $1",
+        third,
+    )
+
+    assert await relay.redeliver_once() == 1
+    rows = {r["id"]: r for r in await db.fetch("SELECT id, sent_to, delivered_at, attempts FROM outbox_events")}
+    assert rows[first]["sent_to"] == running and rows[first]["delivered_at"] is None
+    assert rows[second]["sent_to"] == running and rows[second]["attempts"] == 1
+    assert rows[third]["delivered_at"] is not None
+    assert await relay.redeliver_once() == 0

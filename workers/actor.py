@@ -7,9 +7,11 @@ Tests await the coroutine directly; workers run it through Dramatiq. Actors take
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
+from uuid import UUID
 
 import dramatiq
 
@@ -51,6 +53,8 @@ def actor(
             # What an actor returns is for the tests that await it directly; through Dramatiq nobody reads it (no
             # Results middleware), and a value returned there is logged as a warning on every run.
             await fn(*args, **kwargs)
+            if topics:
+                await _delivered(args[0], actor_name=name, topics=topics)
 
         run.__name__ = fn.__name__
         dramatiq.actor(  # type: ignore[call-overload]
@@ -69,6 +73,28 @@ def actor(
         return fn
 
     return decorate
+
+
+# The actor appends itself to the event's `delivered_actors`, once; the event is delivered when every actor
+# subscribed to its topic is there ($3: topic -> subscribers, for the topics this actor takes).
+_DELIVERED = (
+    "UPDATE outbox_events SET delivered_actors = array_append(delivered_actors, $2::varchar),"
+    " delivered_at = coalesce(delivered_at, CASE WHEN array_append(delivered_actors, $2::varchar)"
+    "  @> ARRAY(SELECT jsonb_array_elements_text($3::jsonb -> topic))::varchar[] THEN now() END)"
+    " WHERE id = $1 AND NOT ($2 = ANY(delivered_actors))"
+)
+
+
+async def _delivered(event_id: Any, *, actor_name: str, topics: tuple[str, ...]) -> None:
+    """Record that `actor_name` has done its part for outbox event `event_id`, after its effect committed.
+
+    A crash between the two only means the event may be sent again (workers.relay.redeliver_once) to an actor
+    that is idempotent anyway; a message sent by other means than the outbox carries no event id to mark."""
+    try:
+        event = UUID(str(event_id))
+    except ValueError:
+        return
+    await db.execute(_DELIVERED, event, actor_name, json.dumps({t: SUBSCRIPTIONS[t] for t in topics}))
 
 
 def send(actor_name: str, *args: Any, message_id: str | None = None) -> None:

@@ -24,3 +24,8 @@ def get_broker() -> RedisBroker:
         _broker.add_middleware(AsyncIO())
         dramatiq.set_broker(_broker)
     return _broker
+
+
+def broker_run_id() -> str:
+    """The Redis server's run_id: a new one after every restart, when what it held in memory may be gone."""
+    return str(get_broker().client.info("server")["run_id"])
