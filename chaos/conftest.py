@@ -8,6 +8,7 @@ the run may stop, kill and restart them without touching the machine's servers, 
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +38,7 @@ from tests.conftest import (  # noqa: E402, F401  (fixtures, registered by being
     start_worker,
 )
 
+logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request of a 10,000-request burst
 RESULTS = Results(Path(__file__).resolve().parent / "results")
 
 

@@ -216,6 +216,13 @@ async def unsent_events() -> int:
     return int(await db.fetchval("SELECT count(*) FROM outbox_events WHERE sent_at IS NULL"))
 
 
+async def sent_undelivered() -> int:
+    """Events sent to Redis that no actor has yet marked done (in the broker, in a worker, or lost)."""
+    return int(
+        await db.fetchval("SELECT count(*) FROM outbox_events WHERE sent_at IS NOT NULL AND delivered_at IS NULL")
+    )
+
+
 async def confirmation_notices() -> dict[str, int]:
     """booking id -> notifications 'booking.confirmed' its resident received (the delivered effect)."""
     rows = await db.fetch(
@@ -240,3 +247,26 @@ def scrape(port: int) -> dict[str, float] | None:
                 key = f"{s.name}{{{s.labels['actor_name']}}}"
                 out[key] = out.get(key, 0.0) + s.value
     return out
+
+
+async def delivery_state(created: set[str]) -> dict[str, int]:
+    """Where the events of `created` bookings are: not yet relayed, relayed but not delivered, delivered."""
+    notices = await confirmation_notices()
+    unsent = await unsent_events()
+    return {
+        "unsent_events": unsent,
+        "bookings_without_notice": len(created - set(notices)),
+        "duplicate_notices": sum(1 for b, n in notices.items() if b in created and n > 1),
+    }
+
+
+async def wait_delivered(created: set[str], *, timeout: float) -> dict[str, int]:
+    """Wait until every event is relayed and every booking's notice exists; the last state either way."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = await delivery_state(created)
+        if state["unsent_events"] == 0 and state["bookings_without_notice"] == 0:
+            return state
+        if time.monotonic() > deadline:
+            return state
+        await asyncio.sleep(0.25)
