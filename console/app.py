@@ -26,7 +26,7 @@ from litestar.types import ControllerRouterHandler
 
 from console import web
 from console.i18n import error_title, translate
-from linli.errors import DomainError
+from linli.errors import DomainError, unavailable
 from linli.logging import request_id_of
 from linli.settings import get_settings
 
@@ -90,6 +90,11 @@ def _on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respo
 
 
 def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if unavailable(exc):  # PostgreSQL or Redis away for a moment: "try again shortly", as the API says it
+        log.warning("console_page_unavailable", path=request.scope["path"], error=type(exc).__name__)
+        response = _error_page(request, 503, "service_unavailable")
+        response.headers["Retry-After"] = "2"
+        return response
     log.exception("console_page_failed", path=request.scope["path"], error=type(exc).__name__)
     return _error_page(request, 500, "internal_error")
 

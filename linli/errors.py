@@ -220,8 +220,34 @@ def _clean_errors(errors: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
+# The database or Redis out of reach or out of connections: a retryable 503, not a bug. 57P01 admin shutdown,
+# 57P02 crash shutdown, 57P03 cannot connect now and 57014 statement timeout are OperatorInterventionErrors.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.ConnectionFailureError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    redis.exceptions.ConnectionError,
+    ConnectionError,  # refused, reset or aborted by the server going away
+    TimeoutError,
+)
+# What asyncpg's client-side errors say of a connection the server dropped under it (PostgreSQL stopped
+# mid-request): the socket is gone, or the protocol was left halfway through its operation. Others are our bugs.
+_CONNECTION_LOST = ("connection is closed", "connection was closed", "another operation", "cannot switch to state")
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means a dependency is out of reach (answer 503, try again later) rather than a bug."""
+    if isinstance(exc, asyncpg.exceptions.InterfaceError | asyncpg.exceptions.InternalClientError):
+        return any(words in str(exc) for words in _CONNECTION_LOST)
+    return isinstance(exc, UNAVAILABLE)
+
+
 def _unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    # The database or Redis is out of reach or out of connections: a retryable 503, not a bug (no traceback).
+    if not unavailable(exc):
+        return _unexpected_handler(request, exc)
     log.warning("dependency_unavailable", path=request.url.path, error_type=type(exc).__name__, error=str(exc)[:200])
     return problem(request, "service_unavailable", status=503, headers={"Retry-After": "2"})
 
@@ -242,19 +268,14 @@ def _recursion_handler(request: Request[Any, Any, Any], exc: RecursionError) -> 
 exception_handlers: dict[type[Exception] | int, Any] = {
     DomainError: _domain_handler,
     HTTPException: _http_handler,
-    asyncpg.exceptions.TooManyConnectionsError: _unavailable_handler,
-    asyncpg.exceptions.CannotConnectNowError: _unavailable_handler,
-    asyncpg.exceptions.ConnectionDoesNotExistError: _unavailable_handler,
-    asyncpg.exceptions.ConnectionFailureError: _unavailable_handler,
-    redis.exceptions.ConnectionError: _unavailable_handler,
-    ConnectionRefusedError: _unavailable_handler,
-    TimeoutError: _unavailable_handler,
+    **dict.fromkeys(UNAVAILABLE, _unavailable_handler),
     RecursionError: _recursion_handler,
     Exception: _unexpected_handler,
 }
 
 __all__ = [
     "PROBLEM_JSON",
+    "UNAVAILABLE",
     "BadInput",
     "Conflict",
     "DomainError",
@@ -265,4 +286,5 @@ __all__ = [
     "exception_handlers",
     "problem",
     "register_code",
+    "unavailable",
 ]

@@ -6,12 +6,13 @@ import inspect
 import typing
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from litestar import get
 from pydantic import BaseModel, ValidationError
 
-from linli import db
+from linli import db, errors
 from tests.api import community_with_staff
 
 PROBLEM = "application/problem+json"
@@ -244,3 +245,26 @@ async def test_database_out_of_connections_is_a_retryable_503(app):
     assert_problem(r, 503, "service_unavailable")
     assert r.headers["retry-after"] == "2"
     assert "too many clients" not in r.text
+
+
+@pytest.mark.parametrize(
+    ("exc", "retry_later"),
+    [
+        # What asyncpg raised in the chaos run when PostgreSQL stopped under a request (chaos/test_3): 503.
+        (
+            asyncpg.exceptions.InternalClientError("cannot switch to state 11; another operation (2) is in progress"),
+            True,
+        ),
+        (asyncpg.exceptions.InterfaceError("connection is closed"), True),
+        (asyncpg.exceptions.CannotConnectNowError("the database system is shutting down"), True),
+        (asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command"), True),
+        (ConnectionRefusedError(111, "Connect call failed"), True),
+        (ConnectionResetError(104, "Connection reset by peer"), True),
+        # Our own mistakes stay 500s, to be seen and mended.
+        (asyncpg.exceptions.InterfaceError("the server expects 2 arguments for this query, 1 was passed"), False),
+        (asyncpg.exceptions.UndefinedColumnError("column x does not exist"), False),
+        (KeyError("price_fen"), False),
+    ],
+)
+def test_a_database_that_went_away_is_a_503_to_retry_and_our_own_bugs_are_not(exc, retry_later):
+    assert errors.unavailable(exc) is retry_later
