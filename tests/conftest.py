@@ -58,6 +58,8 @@ async def database() -> AsyncIterator[None]:
         yield
     finally:
         await db.close_pool()
+        if admin.is_closed():  # the server was restarted under the run (chaos/test_3_postgres_restart.py)
+            admin = await asyncpg.connect(_SERVICES.admin_dsn)
         await admin.execute(f'DROP DATABASE IF EXISTS "{_DB_NAME}" WITH (FORCE)')
         await admin.close()
 
