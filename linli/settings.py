@@ -48,6 +48,9 @@ class Settings(BaseSettings):
 
     # How often an idle outbox relay looks for new rows (there is no NOTIFY: see linli/outbox.py).
     outbox_poll_seconds: float = Field(default=0.1, gt=0, le=60, alias="LINLI_OUTBOX_POLL_SECONDS")
+    # A worker that sent Redis no heartbeat for this long is taken for dead (SIGKILLed, its host gone): the
+    # messages it had taken go back to their queues for the others (Dramatiq's default is 60 s).
+    worker_heartbeat_seconds: int = Field(default=60, ge=5, le=3600, alias="LINLI_WORKER_HEARTBEAT_SECONDS")
     # GET /metrics: this bearer token when set, else loopback clients only (linli.metrics).
     metrics_token: SecretStr | None = Field(default=None, alias="LINLI_METRICS_TOKEN")
     # `linli worker` serves Dramatiq's Prometheus metrics here (workers.metrics; Dramatiq's own variable names).

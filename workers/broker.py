@@ -20,6 +20,11 @@ def get_broker() -> RedisBroker:
             namespace=f"{get_settings().redis_namespace}-dramatiq",
             socket_timeout=5,
             socket_connect_timeout=5,
+            heartbeat_timeout=get_settings().worker_heartbeat_seconds * 1000,
+            # Dead workers' messages are handed back during the broker's "maintenance", which Dramatiq runs on
+            # 1 command in 1,000: with a few idle fetches a second, minutes after the heartbeat ran out. One in
+            # ten brings that within seconds; each run is a couple of sorted-set reads when nobody died.
+            maintenance_chance=100_000,
         )
         _broker.add_middleware(AsyncIO())
         dramatiq.set_broker(_broker)
