@@ -34,7 +34,7 @@ class World:
     partner_admins: list[Person] = field(default_factory=list)
 
 
-async def _register(http: httpx.AsyncClient, community_id: str, gate: asyncio.Semaphore, index: int) -> Person:
+async def register(http: httpx.AsyncClient, community_id: str, gate: asyncio.Semaphore, index: int) -> Person:
     async with gate:
         phone = next_phone()
         r = await http.post(
@@ -63,7 +63,7 @@ async def build_world(
             slot_ids.append(str(s["id"]))
     gate = asyncio.Semaphore(32)
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
-        people = list(await asyncio.gather(*(_register(http, setup.id, gate, i) for i in range(residents))))
+        people = list(await asyncio.gather(*(register(http, setup.id, gate, i) for i in range(residents))))
     for person in people:
         person.token = create_access_token(UUID(person.id))
     elderly = [UUID(p.id) for p in people[::5]]
