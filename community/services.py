@@ -23,6 +23,7 @@ COMMUNITY_NOT_FOUND = register_code("community_not_found", 404, "社区不存在
 USER_NOT_FOUND = register_code("user_not_found", 404, "用户不存在", "No such user")
 GRID_NOT_FOUND = register_code("grid_not_found", 404, "网格不存在", "No such grid")
 GRID_NAME_TAKEN = register_code("grid_name_taken", 409, "网格名称已存在", "A grid with this name exists")
+MEMBER_NOT_FOUND = register_code("member_not_found", 404, "该用户不是本社区成员", "Not a member of this community")
 
 
 async def create(*, actor: CurrentUser, community_in: CommunityIn) -> CommunityOut:
@@ -119,6 +120,9 @@ async def revoke_role(*, actor: CurrentUser, community_id: UUID, user_id: UUID, 
         user_id,
         role,
     )
+    if not deleted and not await access.roles_in(user_id=user_id, community_id=community_id):
+        # Someone with no role here is not this community's to show: their name and phone stay theirs.
+        raise NotFound("not a member of this community", code=MEMBER_NOT_FOUND)
     if deleted:
         await audit.record(
             actor_user_id=actor.id,

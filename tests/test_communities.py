@@ -209,6 +209,24 @@ async def test_revoked_staff_loses_access_at_once(client):
     assert (await client.get(f"/api/v1/communities/{setup.id}/members", headers=setup.staff.headers)).status_code == 403
 
 
+async def test_an_admin_revoking_a_role_from_a_stranger_learns_nothing_of_them(client):
+    # Found by the chaos BOLA matrix: the no-op revoke answered 200 with another community's resident's name and
+    # phone. Someone with no role here is not this community's to show.
+    a = await community_with_staff(client, "光阳社区")
+    b = await community_with_staff(client, "白龙社区")
+    neighbour = await sign_up(client, "白龙居民")
+    await grant(client, b.admin, b.id, neighbour, "resident")
+    r = await client.post(
+        f"/api/v1/communities/{a.id}/members/revoke",
+        json={"user_id": neighbour.id, "role": "resident"},
+        headers=a.admin.headers,
+    )
+    assert r.status_code == 404
+    assert r.json()["code"] == "member_not_found"
+    assert "白龙居民" not in r.text and neighbour.phone not in r.text
+    assert await db.fetchval("SELECT count(*) FROM community_memberships WHERE user_id = $1", UUID(neighbour.id)) == 1
+
+
 async def test_priority_group_catalog_is_public(client):
     r = await client.get("/api/v1/priority-groups")
     codes = {g["code"] for g in r.json()}
