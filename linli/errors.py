@@ -77,11 +77,14 @@ class DomainError(Exception):
 
     code: ClassVar[str] = "bad_request"
 
-    def __init__(self, detail: str | None = None, *, code: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self, detail: str | None = None, *, code: str | None = None, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail or code or self.code)
         self.detail = detail
         if code is not None:
             self.code = code  # type: ignore[misc]
+        self.headers = headers  # e.g. Retry-After on a 429
         self.extra = extra
 
     @property
@@ -166,7 +169,7 @@ def problem(
 
 
 def _domain_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
-    return problem(request, exc.code, detail=exc.detail, extra=exc.extra or None)
+    return problem(request, exc.code, detail=exc.detail, extra=exc.extra or None, headers=exc.headers)
 
 
 def _http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:

@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 import jwt
 
 from linli import db
+from linli.settings import get_settings
 from tests.api import community_with_staff, sign_up
 from tests.conftest import next_phone
 
@@ -146,6 +147,29 @@ async def test_repeated_failed_logins_are_throttled_per_phone(client):
     r = await client.post("/api/v1/auth/token", json={"phone": person.phone, "password": person.password})
     assert r.status_code == 429
     assert r.json()["code"] == "too_many_requests"
+    # How long to wait is said, in the header and the body, and it is the window's remaining time.
+    retry_after = int(r.headers["retry-after"])
+    assert 0 < retry_after <= get_settings().login_window_seconds
+    assert r.json()["retry_after_seconds"] == retry_after
+
+
+async def test_thirty_guesses_fired_at_once_get_no_more_tries_than_five_in_a_row(client):
+    person = await sign_up(client)
+    answers = await asyncio.gather(
+        *(
+            client.post("/api/v1/auth/token", json={"phone": person.phone, "password": f"guess-{i:04d}"})
+            for i in range(30)
+        )
+    )
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [401] * get_settings().login_failures_per_phone + [429] * 25
+
+
+async def test_signing_in_gives_the_address_its_attempt_back(client):
+    person = await sign_up(client)
+    for _ in range(get_settings().login_failures_per_ip + 5):
+        r = await client.post("/api/v1/auth/token", json={"phone": person.phone, "password": person.password})
+        assert r.status_code == 200, r.text
 
 
 async def test_joining_a_community_at_registration_makes_a_resident(client):

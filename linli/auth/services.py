@@ -46,12 +46,11 @@ async def register(*, register_in: RegisterIn, is_platform_admin: bool = False) 
 
 async def issue_token(*, phone: str, password: str, client_ip: str) -> TokenOut:
     """Check the password (throttled per phone and IP) and issue an expiring bearer token."""
-    await ratelimit.check_login_allowed(phone=phone, ip=client_ip)
+    await ratelimit.reserve_login_attempt(phone=phone, ip=client_ip)
     row = await db.fetchrow("SELECT id, password_hash FROM users WHERE phone = $1", phone)
     if not verify_password(row["password_hash"] if row else None, password) or row is None:
-        await ratelimit.record_login_failure(phone=phone, ip=client_ip)
         raise InvalidCredentials("wrong phone number or password")
-    await ratelimit.clear_login_failures(phone=phone)
+    await ratelimit.login_succeeded(phone=phone, ip=client_ip)
     return TokenOut(
         access_token=create_access_token(row["id"]),
         expires_in=int(get_settings().token_lifetime.total_seconds()),
