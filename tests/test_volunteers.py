@@ -538,3 +538,28 @@ async def test_a_volunteer_who_cannot_come_gives_the_place_back_and_it_passes_on
     assert sorted(r["status"] for r in rows) == ["cancelled", "offered"]
     r = await act(client, holder, offer["id"], "check-in")
     assert r.status_code == 409
+
+
+async def test_a_task_names_only_its_own_communitys_people_as_coordinator(client):
+    # Found by the chaos BOLA matrix: staff could name another community's staff member as a task's coordinator,
+    # who could then approve its hours. A coordinator is the community's own (any role) or the task's partner's.
+    setup = await community_with_staff(client, "光阳社区")
+    elsewhere = await community_with_staff(client, "白龙社区")
+    await catalog(client, setup)
+    r = await client.post(
+        "/api/v1/tasks",
+        json={
+            "community_id": setup.id,
+            "title": "助餐配送",
+            "volunteers_needed": 1,
+            "starts_at": at(timedelta(hours=1)),
+            "ends_at": at(timedelta(hours=3)),
+            "coordinator_user_id": elsewhere.staff.id,
+        },
+        headers=setup.staff.headers,
+    )
+    assert r.status_code == 404, r.text
+    assert r.json()["code"] == "coordinator_not_found"
+    assert await db.fetchval("SELECT count(*) FROM volunteer_tasks") == 0
+    own = await task(client, setup, coordinator_user_id=setup.admin.id)
+    assert own["coordinator_user_id"] == setup.admin.id

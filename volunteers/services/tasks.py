@@ -18,6 +18,7 @@ from volunteers.schemas import CheckInCodeOut, HelpRequestIn, RequiredSkill, Tas
 from volunteers.services import offers
 from volunteers.services.candidates import HELD, required_skills
 from volunteers.services.common import (
+    COORDINATOR_NOT_FOUND,
     GRID_NOT_FOUND,
     PARTNER_NOT_ALLOWED,
     TASK_TIMES_INVALID,
@@ -75,6 +76,16 @@ async def _check_grid(community_id: UUID, grid_id: UUID | None) -> None:
         "SELECT 1 FROM community_grids WHERE id = $1 AND community_id = $2", grid_id, community_id
     ):
         raise NotFound("no such grid in this community", code=GRID_NOT_FOUND)
+
+
+async def _check_coordinator(community_id: UUID, partner_id: UUID | None, user_id: UUID | None) -> None:
+    """A named coordinator approves the task's hours: they must be the community's (any role) or the task's
+    partner's, never a stranger picked by id (an outsider gets the answer an unknown id gets)."""
+    if user_id is None or await access.roles_in(user_id=user_id, community_id=community_id):
+        return
+    if partner_id is not None and await partners.member_role(partner_id=partner_id, user_id=user_id):
+        return
+    raise NotFound("the coordinator is not a member of this community", code=COORDINATOR_NOT_FOUND)
 
 
 async def _insert(
@@ -140,6 +151,7 @@ async def create(*, actor: CurrentUser, task_in: TaskIn, now: datetime | None = 
         raise NotFound("no such partner in this community", code="partner_not_found")
     await check_skills(task_in.community_id, [s.code for s in task_in.required_skills])
     await _check_grid(task_in.community_id, task_in.grid_id)
+    await _check_coordinator(task_in.community_id, partner_id, task_in.coordinator_user_id)
     count = task_in.recurrence.weekly_count if task_in.recurrence else 1
     series_id = uuid4() if count > 1 else None
     rows = [
