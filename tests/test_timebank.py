@@ -87,6 +87,21 @@ async def test_volunteer_gives_credits_to_an_elderly_parent_who_spends_them_on_a
     assert await _every_transaction_balances()
 
 
+async def test_looking_at_a_time_bank_account_opens_none(client):
+    # Found by the chaos BOLA matrix: a GET of one's balance in a community one has nothing to do with, or staff
+    # looking up a passer-by, wrote an account row. A read writes nothing; no account is 0 minutes.
+    setup = await community_with_staff(client, "光阳社区")
+    elsewhere = await community_with_staff(client, "白龙社区")
+    passer_by = await sign_up(client, "路人")
+    r = await client.get(f"/api/v1/time-bank/accounts/{elsewhere.id}", headers=passer_by.headers)
+    assert r.status_code == 200 and r.json()["balance_minutes"] == 0
+    r = await client.get(f"/api/v1/time-bank/accounts/{setup.id}/{passer_by.id}", headers=setup.staff.headers)
+    assert r.status_code == 200 and r.json()["balance_minutes"] == 0
+    assert await db.fetchval("SELECT count(*) FROM timebank_accounts") == 0
+    r = await client.get(f"/api/v1/time-bank/accounts/{uuid4()}", headers=passer_by.headers)
+    assert r.status_code == 404 and r.json()["code"] == "community_not_found"
+
+
 async def test_gifts_and_donations_cannot_exceed_the_balance_and_write_nothing_when_refused(client):
     setup, he = await _credited(client, 60)
     relative = await sign_up(client, "何爸爸")

@@ -154,13 +154,22 @@ async def debit_correction(*, community_id: UUID, user_id: UUID, minutes: int, s
 
 
 async def get_account(*, actor: CurrentUser, community_id: UUID, user_id: UUID) -> TimeAccountOut:
+    """A person's balance in a community's time bank: their own, or anyone's for the community's staff.
+
+    Looking opens no account (a GET writes nothing): someone without one holds 0 minutes."""
     if user_id != actor.id:
         await access.require_role(actor, community_id, "staff")
-    account_id = await account(community_id, "user", user_id)
+    elif not await db.fetchval("SELECT 1 FROM communities WHERE id = $1", community_id):
+        raise NotFound("no such community", code="community_not_found")
+    account_id = await db.fetchval(
+        "SELECT id FROM timebank_accounts WHERE community_id = $1 AND kind = 'user' AND owner_user_id = $2",
+        community_id,
+        user_id,
+    )
     return TimeAccountOut(
         community_id=community_id,
         user_id=user_id,
-        balance_minutes=await balance(account_id),
+        balance_minutes=await balance(account_id) if account_id is not None else 0,
         cap_minutes=await cap_minutes(community_id),
     )
 
