@@ -137,7 +137,8 @@ async def build_side(client: Any, name: str, sequence: int) -> Side:
     bath = await published_offering(
         client, canteen, title=f"{name}上门助浴", category="housekeeping", price_fen=3000, on_demand=True
     )
-    held = await _ok(await client.post(f"{API}/bookings", json={"slot_id": lunch["id"]}, headers=person.headers), 201)
+    # One booking stays confirmed (a place of the slot taken), one is served.
+    await _ok(await client.post(f"{API}/bookings", json={"slot_id": lunch["id"]}, headers=person.headers), 201)
     served = await _ok(await client.post(f"{API}/bookings", json={"slot_id": lunch["id"]}, headers=person.headers), 201)
     await _ok(await client.post(f"{API}/bookings/{served['id']}/complete", headers=canteen.headers))
     await _ok(
@@ -230,7 +231,7 @@ async def build_side(client: Any, name: str, sequence: int) -> Side:
         resident=person,
         volunteer=helper,
         partner_admin=canteen.admin,
-        secrets=(f"{name}社区", f"{name}和乐食堂", f"{name}陈阿婆", f"{name}何志愿"),
+        secrets=(name,),  # every object of the side carries its name: 白龙社区, 白龙和乐食堂, 白龙陈阿婆 ...
     )
     side.ids = {
         "community": cid,
@@ -244,7 +245,6 @@ async def build_side(client: Any, name: str, sequence: int) -> Side:
         "slot": str(lunch["id"]),
         # The served booking: it has a review and a complaint, so every booking route has something to show.
         "booking": str(served["id"]),
-        "held_booking": str(held["id"]),
         "order": str(order["id"]),
         "complaint": str(complaint["id"]),
         "notification": str(inbox["items"][0]["id"]),
@@ -470,6 +470,6 @@ def changed(before: dict[str, tuple[int, str]], after: dict[str, tuple[int, str]
     return sorted(t for t in before.keys() | after.keys() if before.get(t) != after.get(t))
 
 
-def stranger(route: Route, values: dict[str, str], slot: IdSlot) -> dict[str, str]:
-    """`values` with the one slot replaced by an id that names nothing at all."""
-    return values | {slot.name: str(uuid4())}
+def stranger(values: dict[str, str], names: list[str]) -> dict[str, str]:
+    """`values` with the named ids replaced by ids that name nothing at all."""
+    return values | {name: str(uuid4()) for name in names}
