@@ -25,6 +25,7 @@ from linli.auth.security import Authenticator, CurrentUser
 from linli.errors import exception_handlers
 from linli.health import HealthController
 from linli.logging import RequestLog, configure_logging
+from linli.openapi import document_problems
 from linli.redis import close_redis
 from linli.settings import get_settings
 from server.admin import admin_mount
@@ -143,7 +144,7 @@ def create_app() -> Litestar:
     configure_logging()
     authenticate = Authenticator(secret=settings.secret_key.get_secret_value())
     api = Router(path="/api/v1", route_handlers=api_controllers())
-    return Litestar(
+    app = Litestar(
         route_handlers=[api, HealthController, metrics.metrics_handler(DOMAIN_TOTALS), console_router(), admin_mount()],
         template_config=template_config(),
         lifespan=[_lifespan, metrics.lifespan],
@@ -164,3 +165,5 @@ def create_app() -> Litestar:
         ),
         debug=False,
     )
+    document_problems(app)
+    return app

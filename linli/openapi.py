@@ -1,0 +1,68 @@
+"""The error model in the OpenAPI document: every operation may answer with an RFC 9457 problem (linli.errors).
+
+Litestar documents only a 400 of its own shape (`status_code`, `detail`, as application/json), which is not
+what the app sends, and none of the 401/403/404/409/422/429/503 every route can answer. `document_problems`
+gives each route of the document the statuses of the one error model, as application/problem+json, unless
+the route already says something for that status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+from litestar import Litestar
+from litestar.openapi import ResponseSpec
+from litestar.routes import HTTPRoute
+
+from linli.errors import PROBLEM_JSON
+
+# What the app-wide error handlers answer (linli.errors._http_handler and the domains' codes), whatever the route:
+# a body that does not parse, no or a bad token, someone else's object, the state refusing, bad input, too many
+# attempts, too large a body or a media type other than JSON, and the database or Redis out of reach.
+PROBLEM_STATUSES = (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
+
+
+@dataclass
+class FieldError:
+    key: str
+    message: str
+
+
+@dataclass
+class Problem:
+    """RFC 9457 problem details; `code` is the stable machine code, `title` follows Accept-Language."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    instance: str
+    request_id: str
+    detail: str | None = None
+    errors: list[FieldError] | None = None  # validation_error: which field and why
+
+
+def problem_responses() -> dict[int, ResponseSpec]:
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            media_type=PROBLEM_JSON,
+            description=f"{HTTPStatus(status).phrase} (problem+json; `code` says which)",
+            generate_examples=False,
+        )
+        for status in PROBLEM_STATUSES
+    }
+
+
+def document_problems(app: Litestar) -> None:
+    """Give every documented route handler the error model's answers (before the document is first built)."""
+    problems = problem_responses()
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            own: dict[int, Any] = dict(handler.responses or {})
+            handler.responses = {**problems, **own}
+
