@@ -11,6 +11,7 @@ from tests.api import sign_up
 
 PROBLEM = "application/problem+json"
 METHODS = ("get", "post", "put", "patch", "delete")
+DOWNLOADS = (".ics", ".csv", ".xlsx", ".pdf", ".svg", "/csv", "/pdf")
 
 
 async def _document(client: Any) -> dict[str, Any]:
@@ -42,3 +43,11 @@ async def test_every_operation_documents_its_errors_as_the_problems_it_answers(c
         assert r.status_code == expected and r.headers["content-type"] == PROBLEM, r.text
         problem.validate(r.json())
 
+
+async def test_every_download_documents_the_media_type_it_sends(client):
+    document = await _document(client)
+    downloads = [(m, path, op) for m, path, op in _operations(document) if path.endswith(DOWNLOADS)]
+    assert len(downloads) >= 8, [path for _, path, _ in downloads]
+    for method, path, op in downloads:
+        success = next(v for k, v in op["responses"].items() if k.startswith("2"))
+        assert "application/json" not in success.get("content", {}), (method, path, success)

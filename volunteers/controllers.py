@@ -98,7 +98,7 @@ class VolunteerController(Controller):
     async def ledger(self, user: Caller, volunteer_id: FromPath[UUID]) -> list[HoursEntryOut]:
         return await hours.ledger(actor=user, volunteer_id=volunteer_id)
 
-    @get("/{volunteer_id:uuid}/calendar.ics")
+    @get("/{volunteer_id:uuid}/calendar.ics", media_type="text/calendar; charset=utf-8")
     async def calendar(self, user: Caller, volunteer_id: FromPath[UUID]) -> Response[bytes]:
         body = await documents.calendar(actor=user, volunteer_id=volunteer_id)
         return Response(body, media_type="text/calendar; charset=utf-8")
@@ -141,7 +141,7 @@ class ServiceCertificateController(Controller):
     async def certificate(self, user: Caller, certificate_id: FromPath[UUID]) -> ServiceCertificateOut:
         return await certificates.get(actor=user, certificate_id=certificate_id)
 
-    @get("/{certificate_id:uuid}/pdf")
+    @get("/{certificate_id:uuid}/pdf", media_type="application/pdf")
     async def pdf(self, user: Caller, certificate_id: FromPath[UUID]) -> Response[bytes]:
         serial, body = await certificates.pdf(actor=user, certificate_id=certificate_id)
         return Response(

@@ -35,13 +35,21 @@ class NationalRecordsController(Controller):
     path = "/communities/{community_id:uuid}/volunteer-records"
     tags = ["volunteers"]
 
-    @get("/national.csv", summary="National volunteer records as CSV (UTF-8 with BOM)")
+    @get(
+        "/national.csv",
+        summary="National volunteer records as CSV (UTF-8 with BOM)",
+        media_type=export.MEDIA_TYPES["csv"],
+    )
     async def national_csv(
         self, user: Caller, community_id: FromPath[UUID], period_from: Since = None, period_to: Until = None
     ) -> Response[bytes]:
         return await _download(user, community_id, "csv", period_from, period_to)
 
-    @get("/national.xlsx", summary="National volunteer records as an Excel workbook (records and volunteers)")
+    @get(
+        "/national.xlsx",
+        summary="National volunteer records as an Excel workbook (records and volunteers)",
+        media_type=export.MEDIA_TYPES["xlsx"],
+    )
     async def national_xlsx(
         self, user: Caller, community_id: FromPath[UUID], period_from: Since = None, period_to: Until = None
     ) -> Response[bytes]:
