@@ -48,6 +48,10 @@ class Settings(BaseSettings):
 
     # How often an idle outbox relay looks for new rows (there is no NOTIFY: see linli/outbox.py).
     outbox_poll_seconds: float = Field(default=0.1, gt=0, le=60, alias="LINLI_OUTBOX_POLL_SECONDS")
+    # A request's headers must arrive within this of the connection opening, and its body within the next of the
+    # headers, or the connection is closed (slow-loris; server/http.py).
+    http_head_timeout_seconds: float = Field(default=10, gt=0, le=300, alias="LINLI_HTTP_HEAD_TIMEOUT_SECONDS")
+    http_body_timeout_seconds: float = Field(default=30, gt=0, le=3600, alias="LINLI_HTTP_BODY_TIMEOUT_SECONDS")
     # A worker that sent Redis no heartbeat for this long is taken for dead (SIGKILLed, its host gone): the
     # messages it had taken go back to their queues for the others (Dramatiq's default is 60 s).
     worker_heartbeat_seconds: int = Field(default=60, ge=5, le=3600, alias="LINLI_WORKER_HEARTBEAT_SECONDS")

@@ -79,6 +79,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # servers be stopped by the `finally` below and by atexit.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     from server.banner import banner, print_when_listening
+    from server.http import GuardedHttpToolsProtocol
 
     shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     print_when_listening(
@@ -95,6 +96,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             workers=args.workers,
             log_level="warning",
             access_log=False,
+            http=GuardedHttpToolsProtocol,
         )
     finally:
         if worker is not None:

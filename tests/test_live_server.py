@@ -48,3 +48,22 @@ async def test_health_and_schema_are_served(live_server):
         schema = (await http.get("/schema/openapi.json")).json()
         assert "/api/v1/bookings" in schema["paths"] or "/api/v1/auth/register" in schema["paths"]
         assert (await http.get("/schema")).status_code == 200
+
+
+async def test_a_connection_that_never_finishes_its_request_is_closed_and_others_are_served(log_dir):
+    from chaos.abuse import silent, slow_head, trickle
+    from tests.conftest import process_env
+    from tests.harness import live_api
+
+    env = process_env() | {"LINLI_HTTP_HEAD_TIMEOUT_SECONDS": "1", "LINLI_HTTP_BODY_TIMEOUT_SECONDS": "2"}
+    with live_api(env, log_dir, workers=1) as base:
+        host = base.removeprefix("http://")
+        head_cut, silence_cut = await asyncio.gather(
+            trickle(base, *slow_head(host), every_seconds=0.2, give_up_after=15),
+            silent(base, give_up_after=15),
+        )
+        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+            assert (await http.get("/health/live")).status_code == 200
+    # Plain uvicorn keeps both open for as long as the client likes (server/http.py).
+    assert head_cut is not None and 1 <= head_cut < 15
+    assert silence_cut is not None and 1 <= silence_cut < 15
