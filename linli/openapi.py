@@ -4,17 +4,24 @@ Litestar documents only a 400 of its own shape (`status_code`, `detail`, as appl
 what the app sends, and none of the 401/403/404/409/422/429/503 every route can answer. `document_problems`
 gives each route of the document the statuses of the one error model, as application/problem+json, unless
 the route already says something for that status.
+
+`TimeOfDay` documents a `datetime.time` as what it is on the wire, a local time of day "11:30:00" (or "11:30" in
+a request): Litestar calls it a `duration` ("PT11H30M"), and JSON Schema's `time` format requires an offset.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import time
 from http import HTTPStatus
 from typing import Any
 
 from litestar import Litestar
 from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import OpenAPIType, Schema
+from litestar.plugins import OpenAPISchemaPlugin
 from litestar.routes import HTTPRoute
+from litestar.typing import FieldDefinition
 
 from linli.errors import PROBLEM_JSON
 
@@ -66,3 +73,16 @@ def document_problems(app: Litestar) -> None:
             own: dict[int, Any] = dict(handler.responses or {})
             handler.responses = {**problems, **own}
 
+
+class TimeOfDay(OpenAPISchemaPlugin):
+    @staticmethod
+    def is_plugin_supported_type(value: Any) -> bool:
+        return value is time
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: Any) -> Schema:
+        return Schema(
+            type=OpenAPIType.STRING,
+            pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$",
+            description="local time of day, HH:MM or HH:MM:SS",
+            examples=["11:30:00"],
+        )

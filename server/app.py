@@ -25,7 +25,7 @@ from linli.auth.security import Authenticator, CurrentUser
 from linli.errors import exception_handlers
 from linli.health import HealthController
 from linli.logging import RequestLog, configure_logging
-from linli.openapi import document_problems
+from linli.openapi import TimeOfDay, document_problems
 from linli.redis import close_redis
 from linli.settings import get_settings
 from server.admin import admin_mount
@@ -151,6 +151,7 @@ def create_app() -> Litestar:
         middleware=[request_middleware(authenticate)],
         dependencies={"user": Provide(_current_user, sync_to_thread=False)},
         exception_handlers=exception_handlers,
+        plugins=[TimeOfDay()],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Linli 邻里 API",

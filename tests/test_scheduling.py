@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
@@ -285,6 +286,21 @@ async def test_weekly_lunch_schedule_is_materialised_four_weeks_ahead_in_local_t
     assert {(r["starts_at"].astimezone(UTC).hour, r["starts_at"].astimezone(UTC).minute) for r in rows} == {(3, 30)}
     assert {r["capacity"] for r in rows} == {40}
     assert {str(r["schedule_id"]) for r in rows} == {schedule["id"]}
+
+
+async def test_a_schedules_times_of_day_are_what_the_api_document_says_they_are(client, canteen):
+    # The document once called them ISO 8601 durations ("PT11H30M"); clients generated from it misread "11:30:00".
+    _, p, o = canteen
+    document = (await client.get("/schema/openapi.json")).json()["components"]["schemas"]
+    weekly = {"weekdays": [2], "start_time": "07:00", "end_time": "08:30", "capacity": 5, "valid_from": "2026-01-01"}
+    r = await client.post(f"{API}/offerings/{o['id']}/schedules", json=weekly, headers=p.headers)
+    assert r.status_code == 201, r.text
+    for field, sent in (("start_time", "07:00:00"), ("end_time", "08:30:00")):
+        assert r.json()[field] == sent
+        for schema in (document["ScheduleIn"], document["ScheduleOut"]):
+            described = schema["properties"][field]
+            assert described.get("format") != "duration", described
+            assert re.fullmatch(described["pattern"], sent) and re.fullmatch(described["pattern"], sent[:5])
 
 
 async def test_materialising_again_creates_nothing_new(client, canteen):
