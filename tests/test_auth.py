@@ -165,11 +165,13 @@ async def test_thirty_guesses_fired_at_once_get_no_more_tries_than_five_in_a_row
     assert codes == [401] * get_settings().login_failures_per_phone + [429] * 25
 
 
-async def test_signing_in_gives_the_address_its_attempt_back(client):
-    person = await sign_up(client)
-    for _ in range(get_settings().login_failures_per_ip + 5):
-        r = await client.post("/api/v1/auth/token", json={"phone": person.phone, "password": person.password})
-        assert r.status_code == 200, r.text
+async def test_many_people_signing_in_at_once_from_one_address_are_not_throttled(client):
+    # A community centre's network: everyone behind one address, signing in together.
+    people = [await sign_up(client) for _ in range(get_settings().login_failures_per_ip + 10)]
+    answers = await asyncio.gather(
+        *(client.post("/api/v1/auth/token", json={"phone": p.phone, "password": p.password}) for p in people)
+    )
+    assert {r.status_code for r in answers} == {200}
 
 
 async def test_joining_a_community_at_registration_makes_a_resident(client):

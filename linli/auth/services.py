@@ -49,8 +49,9 @@ async def issue_token(*, phone: str, password: str, client_ip: str) -> TokenOut:
     await ratelimit.reserve_login_attempt(phone=phone, ip=client_ip)
     row = await db.fetchrow("SELECT id, password_hash FROM users WHERE phone = $1", phone)
     if not verify_password(row["password_hash"] if row else None, password) or row is None:
+        await ratelimit.login_failed(ip=client_ip)
         raise InvalidCredentials("wrong phone number or password")
-    await ratelimit.login_succeeded(phone=phone, ip=client_ip)
+    await ratelimit.login_succeeded(phone=phone)
     return TokenOut(
         access_token=create_access_token(row["id"]),
         expires_in=int(get_settings().token_lifetime.total_seconds()),
