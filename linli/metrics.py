@@ -103,6 +103,10 @@ async def _database_families(totals: Sequence[DatabaseTotal]) -> list[Any]:
         "(SELECT count(*) FROM outbox_events WHERE sent_at IS NULL) AS outbox_unsent",
         "(SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox_events"
         " WHERE sent_at IS NULL) AS outbox_oldest_seconds",
+        # Through `outbox_events_undelivered`: sent rows no actor has finished yet (queued, running, or lost with a
+        # Redis that restarted empty until the relay sends them again).
+        "(SELECT count(*) FROM outbox_events WHERE sent_at IS NOT NULL AND delivered_at IS NULL)"
+        " AS outbox_undelivered",
         *(f"({total.sql}) AS t{i}" for i, total in enumerate(totals)),
     ]
     row = await db.fetchrow("SELECT " + ", ".join(columns))
@@ -113,6 +117,11 @@ async def _database_families(totals: Sequence[DatabaseTotal]) -> list[Any]:
             "linli_outbox_oldest_unsent_age_seconds",
             "Age of the oldest outbox event not yet relayed (0 when none)",
             value=float(row["outbox_oldest_seconds"]),
+        ),
+        GaugeMetricFamily(
+            "linli_outbox_undelivered_events",
+            "Outbox events sent to Redis that not every subscribed actor has handled yet",
+            value=row["outbox_undelivered"],
         ),
     ]
     for i, total in enumerate(totals):

@@ -91,3 +91,19 @@ async def test_a_scrape_from_this_machine_needs_no_token_unless_one_is_set(loopb
     finally:
         monkeypatch.delenv("LINLI_METRICS_TOKEN")
         reload_settings()
+
+
+async def test_the_outbox_gauges_tell_unsent_from_sent_but_not_yet_handled(client, live_server):
+    from linli import db
+    from tests.api import sign_up
+
+    for name in ("李奶奶", "王大爷", "赵阿姨"):
+        await sign_up(client, name)
+    # No worker runs: one event is as the relay leaves it (sent to Redis), the others wait in the outbox.
+    await db.execute(
+        "UPDATE outbox_events SET sent_at = now() WHERE id = (SELECT id FROM outbox_events ORDER BY created_at LIMIT 1)"
+    )
+    async with httpx.AsyncClient(base_url=live_server, timeout=30) as http:
+        scrape = samples((await http.get("/metrics")).text)
+    assert value(scrape, "linli_outbox_unsent_events") == 2
+    assert value(scrape, "linli_outbox_undelivered_events") == 1
