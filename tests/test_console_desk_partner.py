@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 from linli import db
 from tests.console_helpers import signed_in
@@ -107,7 +108,7 @@ async def test_the_admin_adds_a_weekly_schedule_and_a_one_off_time_with_bad_inpu
             page,
             weekly,
             {
-                "offering_id": c.offering["id"].replace("a", "b"),
+                "offering_id": str(uuid4()),  # an offering that does not exist
                 "weekdays": "1",
                 "start_time": "07:00",
                 "end_time": "08:00",
