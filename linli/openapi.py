@@ -23,7 +23,10 @@ from litestar.plugins import OpenAPISchemaPlugin
 from litestar.routes import HTTPRoute
 from litestar.typing import FieldDefinition
 
+from linli.auth.security import PUBLIC_OPT_KEY, PUBLIC_PATH
 from linli.errors import PROBLEM_JSON
+
+BEARER = "BearerToken"  # the security scheme's name in the document's components
 
 # What the app-wide error handlers answer (linli.errors._http_handler and the domains' codes), whatever the route:
 # a body that does not parse, no or a bad token, someone else's object, the state refusing, bad input, too many
@@ -64,7 +67,9 @@ def problem_responses() -> dict[int, ResponseSpec]:
 
 
 def document_problems(app: Litestar) -> None:
-    """Give every documented route handler the error model's answers (before the document is first built)."""
+    """Give every documented route handler the error model's answers, and those that need a token the bearer
+    scheme (public ones none: sign-up, sign-in, health, disclosure, the SMS webhook), before the document is
+    first built."""
     problems = problem_responses()
     for route in app.routes:
         if not isinstance(route, HTTPRoute):
@@ -72,6 +77,8 @@ def document_problems(app: Litestar) -> None:
         for handler in route.route_handlers:
             own: dict[int, Any] = dict(handler.responses or {})
             handler.responses = {**problems, **own}
+            if not (handler.opt.get(PUBLIC_OPT_KEY) or PUBLIC_PATH.match(route.path)):
+                handler.security = [{BEARER: []}]
 
 
 class TimeOfDay(OpenAPISchemaPlugin):
