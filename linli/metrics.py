@@ -105,8 +105,7 @@ async def _database_families(totals: Sequence[DatabaseTotal]) -> list[Any]:
         " WHERE sent_at IS NULL) AS outbox_oldest_seconds",
         # Through `outbox_events_undelivered`: sent rows no actor has finished yet (queued, running, or lost with a
         # Redis that restarted empty until the relay sends them again).
-        "(SELECT count(*) FROM outbox_events WHERE sent_at IS NOT NULL AND delivered_at IS NULL)"
-        " AS outbox_undelivered",
+        "(SELECT count(*) FROM outbox_events WHERE sent_at IS NOT NULL AND delivered_at IS NULL) AS outbox_undelivered",
         *(f"({total.sql}) AS t{i}" for i, total in enumerate(totals)),
     ]
     row = await db.fetchrow("SELECT " + ", ".join(columns))

@@ -106,6 +106,7 @@ async def test_an_event_sent_to_a_redis_that_restarted_empty_is_sent_again_and_d
     await eventually(lambda: notifications_of(person.id), timeout=30)
     await eventually(lambda: db.fetchval("SELECT bool_and(delivered_at IS NOT NULL) FROM outbox_events"))
     row = await db.fetchrow("SELECT delivered_actors, sent_to FROM outbox_events")
+    assert row is not None
     assert row["delivered_actors"] == ["notifications.welcome"]
     assert row["sent_to"] != "a-redis-that-restarted"
     await asyncio.sleep(0.5)
