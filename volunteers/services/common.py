@@ -44,7 +44,10 @@ REVIEW_REQUIRED = register_code(
 CHECK_IN_CODE_INVALID = register_code("check_in_code_invalid", 422, "签到码错误或已过期", "Wrong or expired code")
 CHECK_IN_TOO_EARLY = register_code("check_in_too_early", 409, "尚未到签到时间", "Too early to check in")
 COORDINATOR_NOT_FOUND = register_code(
-    "coordinator_not_found", 404, "协调人不是本社区或该合伙人的成员", "The coordinator is not one of this community's"
+    "coordinator_not_found",
+    404,
+    "协调人不是本社区或该合伙人的成员",
+    "The coordinator is not a member of this community or partner",
 )
 TEAM_NOT_FOUND = register_code("team_not_found", 404, "志愿服务队不存在", "No such team")
 TEAM_NAME_TAKEN = register_code("team_name_taken", 409, "服务队名称已存在", "A team with this name exists")
