@@ -156,6 +156,9 @@ async def test_no_promotion_while_the_offering_is_paused(client):
     r = await client.post(f"/api/v1/offerings/{c.offering['id']}/publish", headers=c.partner.headers)
     assert r.status_code == 200, r.text
     walk_in = await resident(client, c.setup, "丙")
+    # The quote says so before the booking does: no price shown for a place that cannot be had.
+    quote = await client.post("/api/v1/bookings/quote", json={"slot_id": c.slot_id}, headers=walk_in.headers)
+    assert_problem(quote, 409, "slot_full")
     assert_problem(await book(client, walk_in, c.slot_id), 409, "slot_full")
     assert (await client.get(f"/api/v1/slots/{c.slot_id}/waitlist/me", headers=b.headers)).json()["status"] == (
         "waiting"

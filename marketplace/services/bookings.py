@@ -39,9 +39,10 @@ from partners import services as partners
 ACTIVE = ("held", "confirmed", "accepted")
 
 
-async def _bookable_context(actor: CurrentUser, booking_in: BookingIn) -> tuple[Any, UUID, bool]:
+async def _bookable_context(actor: CurrentUser, booking_in: BookingIn, *, lock_slot: bool) -> tuple[Any, UUID, bool]:
     """(slot context, resident, by proxy) of a booking `actor` may make now: the slot exists, 代办 is allowed,
-    and the slot's booking rules hold (capacity itself is decided by the atomic UPDATE alone)."""
+    the slot's booking rules hold and its free places are not the waitlist's (capacity itself is decided by the
+    atomic UPDATE alone). `lock_slot`: the waitlist check locks the slot row, as a booking must."""
     resident_id = booking_in.resident_id or actor.id
     ctx = await slot_context(booking_in.slot_id, resident_id)
     if ctx is None:
@@ -50,16 +51,16 @@ async def _bookable_context(actor: CurrentUser, booking_in: BookingIn) -> tuple[
     if proxy:
         await access.require_proxy(actor, community_id=ctx["community_id"], resident_id=resident_id)
     check_bookable(ctx, quantity=booking_in.quantity, now=datetime.now(UTC))
+    if ctx["has_waitlist"] and await waitlist.reserved_for_line(slot_id=ctx["slot_id"], lock=lock_slot):
+        # Places freed while promotion could not run (e.g. the offering was paused) belong to the line; the
+        # periodic promotion job hands them out.
+        raise Conflict("the free places are kept for the waitlist", code=SLOT_FULL)
     return ctx, resident_id, proxy
 
 
 async def create(*, actor: CurrentUser, booking_in: BookingIn) -> BookingOut:
     """Book places of a slot for the caller, or (代办) for a resident of the slot's community; 409 `slot_full`."""
-    ctx, resident_id, proxy = await _bookable_context(actor, booking_in)
-    if ctx["has_waitlist"] and await waitlist.reserved_for_line(slot_id=ctx["slot_id"]):
-        # Places freed while promotion could not run (e.g. the offering was paused) belong to the line; the
-        # periodic promotion job hands them out.
-        raise Conflict("the free places are kept for the waitlist", code=SLOT_FULL)
+    ctx, resident_id, proxy = await _bookable_context(actor, booking_in, lock_slot=True)
     row = await take_places(
         ctx=ctx,
         resident_id=resident_id,
@@ -93,7 +94,7 @@ async def create(*, actor: CurrentUser, booking_in: BookingIn) -> BookingOut:
 async def preview(*, actor: CurrentUser, booking_in: BookingIn) -> BookingQuoteOut:
     """What booking `booking_in` would cost the resident now (price, subsidy, payable), by the rules `create`
     applies, writing nothing: the page a resident confirms on, and the API's quote."""
-    ctx, resident_id, _proxy = await _bookable_context(actor, booking_in)
+    ctx, resident_id, _proxy = await _bookable_context(actor, booking_in, lock_slot=False)
     quote = await pricing.quote_for(
         resident_id=resident_id,
         offering_id=ctx["offering_id"],

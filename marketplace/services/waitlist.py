@@ -201,15 +201,17 @@ async def promote(*, slot_id: UUID) -> list[UUID]:
     return promoted
 
 
-async def reserved_for_line(*, slot_id: UUID) -> bool:
+async def reserved_for_line(*, slot_id: UUID, lock: bool = True) -> bool:
     """True when a waiting entry fits in the slot's free places (so a walk-in must not take them).
 
     Normally promotion leaves no such places behind; they exist only when promotion was held back (the offering
-    paused or the partner suspended at the time). Locks the slot row, in the caller's unit of work.
+    paused or the partner suspended at the time). Locks the slot row, in the caller's unit of work, unless
+    `lock` is false (a quote, which books nothing).
     """
     row = await db.fetchrow(
         "SELECT s.capacity - s.booked AS free, (SELECT min(quantity) FROM waitlist_entries w"
-        "  WHERE w.slot_id = s.id AND w.status = 'waiting') AS smallest FROM slots s WHERE s.id = $1 FOR UPDATE",
+        "  WHERE w.slot_id = s.id AND w.status = 'waiting') AS smallest FROM slots s WHERE s.id = $1"
+        + (" FOR UPDATE" if lock else ""),
         slot_id,
     )
     return row is not None and row["smallest"] is not None and row["free"] >= row["smallest"]
