@@ -238,6 +238,37 @@ async def test_grid_worker_books_for_a_resident_of_their_grid(client):
     assert r.status_code == 201, r.text
 
 
+async def _caller(person):
+    from linli.auth.security import load_user
+
+    return await load_user(UUID(person.id))
+
+
+async def test_the_residents_staff_are_offered_for_daiban_are_exactly_those_they_may_book_for(client):
+    from marketplace.services import access
+
+    c = await canteen(client)
+    member = await resident(client, c.setup, "独居老人")
+    # Enrolled by staff with a priority group only (a resident record, no resident role): still a resident.
+    enrolled = await sign_up(client, "隔壁大爷")
+    r = await client.put(
+        f"/api/v1/communities/{c.setup.id}/residents/{enrolled.id}/priority-groups",
+        json={"groups": ["elderly"]},
+        headers=c.setup.staff.headers,
+    )
+    assert r.status_code == 200, r.text
+    stranger = await sign_up(client, "外人")
+
+    async with db.unit_of_work():
+        offered = await access.proxy_residents(actor=await _caller(c.setup.staff), community_id=UUID(c.setup.id))
+        for_a_resident = await access.proxy_residents(actor=await _caller(member), community_id=UUID(c.setup.id))
+    assert {str(user_id) for user_id, _ in offered} == {member.id, enrolled.id}
+    assert for_a_resident == []
+    for person in (member, enrolled):
+        assert (await book(client, c.setup.staff, c.slot_id, resident_id=person.id)).status_code == 201
+    assert_problem(await book(client, c.setup.staff, c.slot_id, resident_id=stranger.id), 404, "resident_not_found")
+
+
 # --- lifecycle --------------------------------------------------------------------------------------------
 
 

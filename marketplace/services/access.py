@@ -58,46 +58,37 @@ async def booking_for(actor: CurrentUser, booking_id: UUID, *, for_update: bool 
     return Seen(row=row, resident_side=resident_side, partner_side=partner)
 
 
+# 代办, the one rule: community staff may act for any resident of the community (a resident role, or a resident
+# record staff keep), a grid worker for the residents of their own grids, nobody else for anybody. $1 community,
+# $2 the actor, $3 whether the actor is the community's staff, $4 one resident (NULL: all of them).
+_PROXY_RESIDENTS_SQL = (
+    "WITH residents AS (SELECT user_id FROM community_memberships WHERE community_id = $1 AND role = 'resident'"
+    " UNION SELECT user_id FROM community_residents WHERE community_id = $1)"
+    " SELECT u.id, u.name FROM residents x JOIN users u ON u.id = x.user_id"
+    " WHERE u.id <> $2 AND ($4::uuid IS NULL OR u.id = $4) AND ($3 OR EXISTS (SELECT 1 FROM community_residents r"
+    "  JOIN community_grids g ON g.id = r.grid_id WHERE r.community_id = $1 AND r.user_id = u.id"
+    "  AND g.worker_user_id = $2))"
+    " ORDER BY u.name, u.id"
+)
+
+
+async def _proxy_residents(actor: CurrentUser, community_id: UUID, resident_id: UUID | None) -> tuple[bool, list[Any]]:
+    is_staff = await community_access.has_role(actor, community_id, "staff")
+    return is_staff, list(await db.fetch(_PROXY_RESIDENTS_SQL, community_id, actor.id, is_staff, resident_id))
+
+
 async def require_proxy(actor: CurrentUser, *, community_id: UUID, resident_id: UUID) -> None:
     """代办: community staff, or the resident's grid worker, may act for a resident of this community."""
-    is_staff = await community_access.has_role(actor, community_id, "staff")
-    if not is_staff:
-        grid_worker = await db.fetchval(
-            "SELECT 1 FROM community_residents r JOIN community_grids g ON g.id = r.grid_id"
-            " WHERE r.community_id = $1 AND r.user_id = $2 AND g.worker_user_id = $3",
-            community_id,
-            resident_id,
-            actor.id,
-        )
-        if not grid_worker:
-            raise Forbidden("only community staff or the resident's grid worker may book for a resident")
-    is_resident = await db.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM community_memberships WHERE community_id = $1 AND user_id = $2"
-        " AND role = 'resident') OR EXISTS (SELECT 1 FROM community_residents WHERE community_id = $1"
-        " AND user_id = $2)",
-        community_id,
-        resident_id,
-    )
-    if not is_resident:
-        raise NotFound("no such resident in this community", code=RESIDENT_NOT_FOUND)
+    is_staff, rows = await _proxy_residents(actor, community_id, resident_id)
+    if rows:
+        return
+    if not is_staff:  # a grid worker's own residents are residents by their record: anything else is not theirs
+        raise Forbidden("only community staff or the resident's grid worker may book for a resident")
+    raise NotFound("no such resident in this community", code=RESIDENT_NOT_FOUND)
 
 
 async def proxy_residents(*, actor: CurrentUser, community_id: UUID) -> list[tuple[UUID, str]]:
-    """(user id, name) of the residents `actor` may book for in the community (the rule of `require_proxy`):
-    every resident for its staff, the residents of their own grids for a grid worker, nobody for anyone else."""
-    if await community_access.has_role(actor, community_id, "staff"):
-        rows = await db.fetch(
-            "SELECT DISTINCT u.id, u.name FROM community_memberships m JOIN users u ON u.id = m.user_id"
-            " WHERE m.community_id = $1 AND m.role = 'resident' AND u.id <> $2 ORDER BY u.name, u.id",
-            community_id,
-            actor.id,
-        )
-    else:
-        rows = await db.fetch(
-            "SELECT u.id, u.name FROM community_residents r JOIN community_grids g ON g.id = r.grid_id"
-            " JOIN users u ON u.id = r.user_id WHERE r.community_id = $1 AND g.worker_user_id = $2"
-            " ORDER BY u.name, u.id",
-            community_id,
-            actor.id,
-        )
+    """(user id, name) of the residents `actor` may book for in the community, by the rule `require_proxy`
+    checks: every resident for its staff, the residents of their own grids for a grid worker, nobody else."""
+    _, rows = await _proxy_residents(actor, community_id, None)
     return [(r["id"], r["name"]) for r in rows]
