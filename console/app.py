@@ -105,6 +105,7 @@ def _pages() -> list[ControllerRouterHandler]:
     from console.desk_partner import DeskPartnerPages
     from console.fund_pages import FundPages
     from console.home import HomeController
+    from console.message_pages import MessagePages
     from console.partner_pages import PartnerPages
     from console.staff_pages import StaffPages
     from console.verify import VerifyController
@@ -112,6 +113,7 @@ def _pages() -> list[ControllerRouterHandler]:
 
     pages: list[ControllerRouterHandler] = [
         HomeController,
+        MessagePages,
         VerifyController,
         CatalogPages,
         VolunteerPages,

@@ -70,3 +70,15 @@ async def mark_read(*, user_id: UUID, notification_id: UUID) -> NotificationOut:
     if row is None:
         raise NotFound("no such notification")
     return _out(row)
+
+
+async def mark_all_read(*, user_id: UUID) -> int:
+    """Mark every unread notification of `user_id` read; returns how many were unread."""
+    rows = await db.fetch(
+        "UPDATE notifications SET read_at = now() WHERE user_id = $1 AND read_at IS NULL RETURNING id", user_id
+    )
+    return len(rows)
+
+
+async def unread_count(*, user_id: UUID) -> int:
+    return int(await db.fetchval("SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL", user_id))

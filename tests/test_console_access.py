@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from linli import db
+from notifications import services as notifications
 from tests.api import Person, community_with_staff
 from tests.console_helpers import signed_in
 from tests.marketplace_api import book, canteen, resident
@@ -54,7 +55,18 @@ async def test_nobody_opens_or_changes_a_console_page_of_another_community_or_pa
     resident_a = await resident(client, a.setup, "陈阿婆")
     resident_b = await resident(client, b.setup, "林阿伯")
     booking_b = (await book(client, resident_b, b.slot_id)).json()
+    async with db.unit_of_work():  # what the booking's notice actor writes, without a worker running
+        await notifications.create(
+            user_id=UUID(resident_b.id),
+            kind="booking.confirmed",
+            title="预约成功",
+            body="林阿伯的午餐已预约",
+            source_key="test:b",
+            data={"booking_id": booking_b["id"]},
+        )
+    notification_b = await db.fetchval("SELECT id FROM notifications WHERE user_id = $1", UUID(resident_b.id))
     ids = {
+        "notification_id": str(notification_b),
         "community_id": b.setup.id,
         "partner_id": b.partner.id,
         "offering_id": b.offering["id"],
