@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from community import services as community
 from console import web
+from console.i18n import LANGUAGE_COOKIE, LANGUAGES
 from linli import db
 from linli.auth import services as accounts
 from linli.auth.schemas import RegisterIn, TokenIn
-from linli.errors import DomainError
+from linli.errors import DomainError, NotFound
+from linli.settings import get_settings
 from marketplace.services import access as proxy
 from partners import services as partners
 
@@ -110,6 +112,22 @@ class HomeController(Controller):
     async def logout(self, viewer: web.Viewer) -> Response[Any]:
         response = web.redirect("/")
         response.set_cookie(web.session_cookie(None))
+        return response
+
+    @get("/language/{lang:str}")
+    async def choose_language(self, lang: FromPath[str], next: FromQuery[str | None] = None) -> Response[Any]:
+        """中文 / English from the menu: kept for a year on this browser, then back to the page it was chosen on."""
+        if lang not in LANGUAGES:
+            raise NotFound("no such language")
+        response = web.redirect(web.safe_next(next))
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            lang,
+            max_age=365 * 24 * 3600,
+            secure=get_settings().cookie_secure,
+            samesite="lax",
+            httponly=True,
+        )
         return response
 
     @get("/account")

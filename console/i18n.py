@@ -2,7 +2,8 @@
 
 Pages say `_("我的预约")`; the English lives in `locale/en/*.json` (one file per area of the console, so each
 area keeps its own). The language follows the API's rule (`linli.errors.prefers_english`), so a browser set to
-English gets English pages and English error titles alike. A string with no English stays Chinese, and
+English gets English pages and English error titles alike, unless the person chose a language in the menu (a
+cookie). A string with no English stays Chinese, and
 tests/test_console_i18n.py fails for it.
 """
 
@@ -26,7 +27,16 @@ def english() -> dict[str, str]:
     return words
 
 
+# The language a person chose with the link in the menu (中文 / English), kept in this cookie; without it the
+# browser's Accept-Language decides, as it does for the API.
+LANGUAGE_COOKIE = "linli_lang"
+LANGUAGES = ("zh", "en")
+
+
 def is_english(request: Any) -> bool:
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in LANGUAGES:
+        return bool(chosen == "en")
     return prefers_english(request)
 
 

@@ -134,6 +134,10 @@ def page(request: Request[Any, Any, Any], template: str, *, status_code: int = 2
     context.setdefault("errors", {})
     context.setdefault("values", {})
     context.setdefault("notice", NOTICES.get(request.query_params.get("notice") or ""))
+    # Where the menu's language link comes back to: this page (a GET's own address; a form's page otherwise).
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    here = request.scope["path"] + (f"?{query}" if query else "") if request.method == "GET" else "/"
+    context.setdefault("here", here)
     return Template(
         template_name=template,
         context={**context, "en": en, "lang": "en" if en else "zh-CN"},

@@ -73,3 +73,27 @@ def test_the_english_files_hold_no_word_twice_with_different_meanings() -> None:
             if zh in seen and seen[zh][0] != en:
                 raise AssertionError(f"{zh!r}: {seen[zh][1]} says {seen[zh][0]!r}, {path.name} says {en!r}")
             seen[zh] = (en, path.name)
+
+
+async def test_a_person_chooses_english_in_the_menu_and_keeps_it_until_they_choose_chinese_again(app, client):
+    from tests.api import community_with_staff
+    from tests.console_helpers import browser
+
+    await community_with_staff(client, "光阳社区")
+    async with browser(app) as tab:
+        welcome = await tab.get("/signup?community=x")
+        assert "注册" in welcome.text and 'href="/language/en?next=/signup%3Fcommunity%3Dx"' in welcome.text
+        chosen = await tab.get("/language/en?next=/signup%3Fcommunity%3Dx")
+        assert chosen.status_code == 303 and chosen.headers["location"] == "/signup?community=x"
+        assert "httponly" in chosen.headers["set-cookie"].lower()
+        english_page = await tab.get("/signup")
+        assert "Sign up" in english_page.text and 'href="/language/zh?next=/signup"' in english_page.text
+        assert "Sign in" in (await tab.get("/login")).text  # every page after, not just the one it was chosen on
+
+        # A browser asking for English gets Chinese once Chinese is chosen: the person's choice wins.
+        await tab.get("/language/zh?next=/")
+        assert "登录" in (await tab.get("/login", headers={"Accept-Language": "en"})).text
+
+        assert (await tab.get("/language/fr?next=/")).status_code == 404
+        away = await tab.get("/language/en?next=https://evil.example/")
+        assert away.headers["location"] == "/"  # never a way off the site
