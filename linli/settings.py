@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     # headers, or the connection is closed (slow-loris; server/http.py).
     http_head_timeout_seconds: float = Field(default=10, gt=0, le=300, alias="LINLI_HTTP_HEAD_TIMEOUT_SECONDS")
     http_body_timeout_seconds: float = Field(default=30, gt=0, le=3600, alias="LINLI_HTTP_BODY_TIMEOUT_SECONDS")
+    # How long an idle kept-alive connection stays open. Longer than a proxy's or client's own idle timeout
+    # (nginx upstream keepalive: 60 s), so the server is never the one closing a connection the other side is
+    # just reusing — a request lost to that race fails with a bare connection error (uvicorn's default: 5 s).
+    http_keep_alive_seconds: int = Field(default=75, ge=1, le=3600, alias="LINLI_HTTP_KEEP_ALIVE_SECONDS")
     # A worker that sent Redis no heartbeat for this long is taken for dead (SIGKILLed, its host gone): the
     # messages it had taken go back to their queues for the others (Dramatiq's default is 60 s).
     worker_heartbeat_seconds: int = Field(default=60, ge=5, le=3600, alias="LINLI_WORKER_HEARTBEAT_SECONDS")

@@ -97,6 +97,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             log_level="warning",
             access_log=False,
             http=GuardedHttpToolsProtocol,
+            timeout_keep_alive=get_settings().http_keep_alive_seconds,
         )
     finally:
         if worker is not None:

@@ -50,20 +50,50 @@ async def test_health_and_schema_are_served(live_server):
         assert (await http.get("/schema")).status_code == 200
 
 
+async def _idle_after(base: str, request: bytes) -> float | None:
+    """Send `request`, read its answer, then wait: seconds until the server closed the idle connection."""
+    import time
+    from urllib.parse import urlsplit
+
+    url = urlsplit(base)
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 200")
+        answered = time.monotonic()
+        try:
+            while await asyncio.wait_for(reader.read(65536), timeout=15):
+                pass  # the rest of the answer's body
+        except TimeoutError:
+            return None
+        return time.monotonic() - answered
+    finally:
+        writer.close()
+
+
 async def test_a_connection_that_never_finishes_its_request_is_closed_and_others_are_served(log_dir):
     from chaos.abuse import silent, slow_head, trickle
     from tests.conftest import process_env
     from tests.harness import live_api
 
-    env = process_env() | {"LINLI_HTTP_HEAD_TIMEOUT_SECONDS": "1", "LINLI_HTTP_BODY_TIMEOUT_SECONDS": "2"}
+    env = process_env() | {
+        "LINLI_HTTP_HEAD_TIMEOUT_SECONDS": "1",
+        "LINLI_HTTP_BODY_TIMEOUT_SECONDS": "2",
+        "LINLI_HTTP_KEEP_ALIVE_SECONDS": "3",
+    }
     with live_api(env, log_dir, workers=1) as base:
         host = base.removeprefix("http://")
-        head_cut, silence_cut = await asyncio.gather(
+        request = f"GET /health/live HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+        head_cut, silence_cut, idle_cut = await asyncio.gather(
             trickle(base, *slow_head(host), every_seconds=0.2, give_up_after=15),
             silent(base, give_up_after=15),
+            _idle_after(base, request),  # one whole request, then the connection kept alive and idle
         )
         async with httpx.AsyncClient(base_url=base, timeout=10) as http:
             assert (await http.get("/health/live")).status_code == 200
     # Plain uvicorn keeps both open for as long as the client likes (server/http.py).
     assert head_cut is not None and 1 <= head_cut < 15
     assert silence_cut is not None and 1 <= silence_cut < 15
+    # An idle kept-alive connection is closed by LINLI_HTTP_KEEP_ALIVE_SECONDS, not by uvicorn's own 5 s.
+    assert idle_cut is not None and 2.5 <= idle_cut < 4.5
