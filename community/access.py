@@ -33,11 +33,15 @@ async def has_role(user: CurrentUser, community_id: UUID, role: str) -> bool:
     return bool(_IMPLIED[role] & await roles_in(user_id=user.id, community_id=community_id))
 
 
+async def require_community(community_id: UUID) -> None:
+    """404 `community_not_found` unless the community exists."""
+    if not await db.fetchval("SELECT 1 FROM communities WHERE id = $1", community_id):
+        raise NotFound("no such community", code="community_not_found")
+
+
 async def require_role(user: CurrentUser, community_id: UUID, role: str) -> None:
     """Raise 403 unless `user` holds `role` (or a higher one) in `community_id`, which must exist."""
-    exists = await db.fetchval("SELECT 1 FROM communities WHERE id = $1", community_id)
-    if not exists:
-        raise NotFound("no such community", code="community_not_found")
+    await require_community(community_id)
     if not await has_role(user, community_id, role):
         raise Forbidden(f"requires role {role} in this community")
 

@@ -23,7 +23,7 @@ from litestar.plugins import OpenAPISchemaPlugin
 from litestar.routes import HTTPRoute
 from litestar.typing import FieldDefinition
 
-from linli.auth.security import PUBLIC_OPT_KEY, PUBLIC_PATH
+from linli.auth.security import is_public
 from linli.errors import PROBLEM_JSON
 
 BEARER = "BearerToken"  # the security scheme's name in the document's components
@@ -77,7 +77,7 @@ def document_problems(app: Litestar) -> None:
         for handler in route.route_handlers:
             own: dict[int, Any] = dict(handler.responses or {})
             handler.responses = {**problems, **own}
-            if not (handler.opt.get(PUBLIC_OPT_KEY) or PUBLIC_PATH.match(route.path)):
+            if not is_public(route.path, handler):
                 handler.security = [{BEARER: []}]
 
 

@@ -56,8 +56,7 @@ async def get_all(*, user_id: UUID, unread_only: bool = False, limit: int = 50, 
         limit,
         offset,
     )
-    unread = await db.fetchval("SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL", user_id)
-    return NotificationPage(items=[_out(r) for r in rows], unread=unread)
+    return NotificationPage(items=[_out(r) for r in rows], unread=await unread_count(user_id=user_id))
 
 
 async def mark_read(*, user_id: UUID, notification_id: UUID) -> NotificationOut:

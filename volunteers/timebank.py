@@ -46,14 +46,20 @@ async def account(community_id: UUID, kind: str, owner_user_id: UUID | None = No
         kind,
         owner_user_id,
     )
-    found = await db.fetchval(
+    found = await _existing_account(community_id, kind, owner_user_id)
+    assert found is not None
+    return found
+
+
+async def _existing_account(community_id: UUID, kind: str, owner_user_id: UUID | None) -> UUID | None:
+    """The account's id if it was ever opened (reading a balance opens none)."""
+    found: UUID | None = await db.fetchval(
         "SELECT id FROM timebank_accounts WHERE community_id = $1 AND kind = $2"
         " AND owner_user_id IS NOT DISTINCT FROM $3",
         community_id,
         kind,
         owner_user_id,
     )
-    assert found is not None
     return found
 
 
@@ -159,13 +165,9 @@ async def get_account(*, actor: CurrentUser, community_id: UUID, user_id: UUID) 
     Looking opens no account (a GET writes nothing): someone without one holds 0 minutes."""
     if user_id != actor.id:
         await access.require_role(actor, community_id, "staff")
-    elif not await db.fetchval("SELECT 1 FROM communities WHERE id = $1", community_id):
-        raise NotFound("no such community", code="community_not_found")
-    account_id = await db.fetchval(
-        "SELECT id FROM timebank_accounts WHERE community_id = $1 AND kind = 'user' AND owner_user_id = $2",
-        community_id,
-        user_id,
-    )
+    else:
+        await access.require_community(community_id)
+    account_id = await _existing_account(community_id, "user", user_id)
     return TimeAccountOut(
         community_id=community_id,
         user_id=user_id,

@@ -25,9 +25,12 @@ class TooManyAttempts(DomainError):
     code = "too_many_requests"
 
 
-def _keys(phone: str, ip: str) -> tuple[str, str]:
-    ns = get_settings().redis_namespace
-    return f"{ns}:login-fail:phone:{phone}", f"{ns}:login-fail:ip:{ip}"
+def _phone_key(phone: str) -> str:
+    return f"{get_settings().redis_namespace}:login-fail:phone:{phone}"
+
+
+def _ip_key(ip: str) -> str:
+    return f"{get_settings().redis_namespace}:login-fail:ip:{ip}"
 
 
 async def reserve_login_attempt(*, phone: str, ip: str) -> None:
@@ -40,7 +43,7 @@ async def reserve_login_attempt(*, phone: str, ip: str) -> None:
     network) must not lock each other out.
     """
     settings = get_settings()
-    phone_key, ip_key = _keys(phone, ip)
+    phone_key, ip_key = _phone_key(phone), _ip_key(ip)
     try:
         client: Redis = redis_client()
         async with client.pipeline(transaction=True) as pipe:
@@ -75,7 +78,7 @@ async def login_failed(*, ip: str) -> None:
     """A wrong password from `ip` (the phone's attempt was counted already)."""
     try:
         async with redis_client().pipeline(transaction=True) as pipe:
-            _open_window(pipe, _keys("-", ip)[1], get_settings().login_window_seconds)
+            _open_window(pipe, _ip_key(ip), get_settings().login_window_seconds)
             await pipe.execute()
     except (RedisError, OSError) as exc:
         log.warning("login_ratelimit_unavailable", error=str(exc))
@@ -84,6 +87,6 @@ async def login_failed(*, ip: str) -> None:
 async def login_succeeded(*, phone: str) -> None:
     """The right password was no guess: the phone's window closes."""
     try:
-        await redis_client().delete(_keys(phone, "-")[0])
+        await redis_client().delete(_phone_key(phone))
     except (RedisError, OSError) as exc:
         log.warning("login_ratelimit_unavailable", error=str(exc))

@@ -122,6 +122,12 @@ PUBLIC_PATH = re.compile(
 PUBLIC_OPT_KEY = "public"
 
 
+def is_public(path: str, handler: Any) -> bool:
+    """Whether a request to `path`, served by route handler `handler` (if known), needs no token: the one rule
+    the authenticator applies and the OpenAPI document states."""
+    return bool((handler is not None and handler.opt.get(PUBLIC_OPT_KEY)) or PUBLIC_PATH.match(path))
+
+
 def build_jwt_auth() -> JWTAuth[CurrentUser, Token]:
     """Litestar's JWT configuration, which signs our tokens (`create_access_token`); requests are checked by
     `Authenticator`, not by its middleware."""
@@ -160,12 +166,7 @@ class Authenticator:
 
     async def __call__(self, scope: Scope) -> None:
         """Put the caller in `scope`, or raise NotAuthorizedException (401 `unauthorized` / `token_invalid`)."""
-        handler = scope.get("route_handler")
-        if (
-            scope.get("method") == "OPTIONS"
-            or (handler is not None and handler.opt.get(PUBLIC_OPT_KEY))
-            or PUBLIC_PATH.match(scope["path"])
-        ):
+        if scope.get("method") == "OPTIONS" or is_public(scope["path"], scope.get("route_handler")):
             return
         encoded = bearer_token(scope)
         if encoded is None:
