@@ -27,7 +27,7 @@ from marketplace.tasks import notify_booking
 from tests.api import CommunitySetup, Person, community_with_staff
 from tests.conftest import next_phone
 from tests.marketplace_api import resident
-from tests.partners_api import approved_partner, local, published_offering, slot
+from tests.partners_api import approved_partner, local, published_offering, slot, weekly_schedule
 from tests.volunteers_api import act, catalog, certificate_issuer, id_number, match, real_name, task, volunteer
 
 API = "/api/v1"
@@ -120,20 +120,7 @@ async def build_side(client: Any, name: str, sequence: int) -> Side:
     canteen = await approved_partner(client, setup, name=f"{name}和乐食堂")
     meal = await published_offering(client, canteen, title=f"{name}爱心午餐", subsidies={"elderly": 1000})
     lunch = await slot(client, canteen, meal["id"], capacity=10)
-    schedule = await _ok(
-        await client.post(
-            f"{API}/offerings/{meal['id']}/schedules",
-            json={
-                "weekdays": [1, 3, 5],
-                "start_time": "11:00",
-                "end_time": "12:00",
-                "capacity": 5,
-                "valid_from": str(local(days=30).date()),
-            },
-            headers=canteen.headers,
-        ),
-        201,
-    )
+    schedule = await weekly_schedule(client, canteen, meal["id"], valid_from=local(days=30).date(), capacity=5)
     bath = await published_offering(
         client, canteen, title=f"{name}上门助浴", category="housekeeping", price_fen=3000, on_demand=True
     )

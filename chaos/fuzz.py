@@ -14,7 +14,7 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import hypothesis
@@ -34,6 +34,7 @@ from schemathesis.specs.openapi.checks import (
 from linli import db
 from tests.api import CommunitySetup, Person
 from tests.marketplace_api import book, canteen, resident
+from tests.partners_api import weekly_schedule
 from tests.volunteers_api import accepted_offer, catalog, volunteer
 from tests.welfare_api import FundSetup, deposit
 
@@ -90,18 +91,7 @@ async def seed_world(client: Any) -> World:
     r = await book(client, chen, c.slot_id)
     assert r.status_code == 201, r.text
     booking = r.json()
-    r = await client.post(
-        f"/api/v1/offerings/{c.offering['id']}/schedules",
-        json={
-            "weekdays": [1, 3, 5],
-            "start_time": "11:30",
-            "end_time": "12:30",
-            "capacity": 20,
-            "valid_from": (c.slot["starts_at"])[:10],
-        },
-        headers=c.partner.headers,
-    )
-    assert r.status_code == 201, r.text
+    await weekly_schedule(client, c.partner, c.offering["id"], valid_from=date.fromisoformat(c.slot["starts_at"][:10]))
     r = await client.post(
         "/api/v1/complaints", json={"booking_id": booking["id"], "content": "饭菜偏咸"}, headers=chen.headers
     )

@@ -249,23 +249,28 @@ def scrape(port: int) -> dict[str, float] | None:
     return out
 
 
+DELIVERED = {"unsent_events": 0, "undelivered_events": 0, "bookings_without_notice": 0, "duplicate_notices": 0}
+
+
 async def delivery_state(created: set[str]) -> dict[str, int]:
-    """Where the events of `created` bookings are: not yet relayed, relayed but not delivered, delivered."""
+    """Where the events of `created` bookings are, by the outbox (not yet relayed; relayed, no actor's mark yet)
+    and by their effect (a booking without its notice, or with two): everything delivered once is `DELIVERED`."""
     notices = await confirmation_notices()
-    unsent = await unsent_events()
     return {
-        "unsent_events": unsent,
+        "unsent_events": await unsent_events(),
+        "undelivered_events": await sent_undelivered(),
         "bookings_without_notice": len(created - set(notices)),
         "duplicate_notices": sum(1 for b, n in notices.items() if b in created and n > 1),
     }
 
 
 async def wait_delivered(created: set[str], *, timeout: float) -> dict[str, int]:
-    """Wait until every event is relayed and every booking's notice exists; the last state either way."""
+    """Wait until every event is relayed and handled and every booking's notice exists; the last state either
+    way (compare it with `DELIVERED`)."""
     deadline = time.monotonic() + timeout
     while True:
         state = await delivery_state(created)
-        if state["unsent_events"] == 0 and state["bookings_without_notice"] == 0:
+        if state["unsent_events"] == state["undelivered_events"] == state["bookings_without_notice"] == 0:
             return state
         if time.monotonic() > deadline:
             return state

@@ -11,18 +11,18 @@ from collections import Counter
 from collections.abc import Sequence
 
 from chaos.load import (
+    DELIVERED,
     booking_ids,
     booking_requests,
     build_world,
     burst,
-    confirmation_notices,
     confirmed_events,
     overbooked_slots,
     scrape,
-    unsent_events,
+    wait_delivered,
 )
 from chaos.results import Results
-from tests.conftest import eventually, process_env
+from tests.conftest import process_env
 from tests.harness import free_port
 
 REQUESTS, RESIDENTS, PARTNERS, SLOTS_EACH, CAPACITY = 10_000, 1_000, 5, 10, 100
@@ -35,15 +35,10 @@ def places_sold(requests: Sequence[tuple[object, str]], capacity: int) -> int:
 
 
 async def delivered_once(port: int, created: set[str]) -> float:
-    """Wait until every booking's event is relayed and its notice exists; returns how long that took."""
+    """Wait until every booking's event is relayed, handled and its notice exists, once; returns how long."""
     t0 = time.monotonic()
-
-    async def done() -> bool:
-        return await unsent_events() == 0 and set(await confirmation_notices()) >= created
-
-    await eventually(done, timeout=120, interval=0.25)
-    notices = await confirmation_notices()
-    assert {b: n for b, n in notices.items() if b in created} == dict.fromkeys(created, 1)
+    state = await wait_delivered(created, timeout=120)
+    assert state == DELIVERED, state
     samples = scrape(port) or {}
     # The actor ran once per event: a relay that sent an event twice would show here, not in the notices
     # (which are keyed by event and so stay single anyway).

@@ -17,11 +17,11 @@ from typing import Any
 import httpx
 
 from chaos.load import (
+    DELIVERED,
     booking_ids,
     booking_requests,
     build_world,
     burst,
-    confirmation_notices,
     confirmed_events,
     overbooked_slots,
     scrape,
@@ -100,14 +100,9 @@ async def test_redis_down_thirty_seconds_mid_burst_refuses_no_booking_and_loses_
 
     state = await wait_delivered(created, timeout=120)
     recovered = time.monotonic() - timeline["returned"]
-    assert state == {"unsent_events": 0, "bookings_without_notice": 0, "duplicate_notices": 0}, (
-        state,
-        worker.output()[-3000:],
-    )
-    notices = await confirmation_notices()
-    assert {b: n for b, n in notices.items() if b in created} == dict.fromkeys(created, 1)
+    assert state == DELIVERED, (state, worker.output()[-3000:])
     # The actor ran at least once per event; more where a message the worker had already taken from the killed
-    # Redis was sent again as well (the notices above show that a second run changed nothing).
+    # Redis was sent again as well (one notice each, above, shows that a second run changed nothing).
     samples = scrape(port) or {}
     actor_runs = int(samples.get(NOTIFY, 0))
     assert actor_runs >= len(created), actor_runs

@@ -9,7 +9,7 @@ lunch = await slot(client, canteen, meal["id"], capacity=10)    # tomorrow 11:30
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -119,6 +119,26 @@ async def slot(
             "starts_at": starts_at.isoformat(),
             "ends_at": (starts_at + timedelta(minutes=minutes)).isoformat(),
             "capacity": capacity,
+        },
+        headers=p.headers,
+    )
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+async def weekly_schedule(
+    client: Any, p: PartnerSetup, offering_id: str, *, valid_from: date | None = None, capacity: int = 20
+) -> dict[str, Any]:
+    """Lunch 11:30–12:30 every Monday, Wednesday and Friday from `valid_from` (tomorrow by default), made by the
+    partner's admin."""
+    r = await client.post(
+        f"/api/v1/offerings/{offering_id}/schedules",
+        json={
+            "weekdays": [1, 3, 5],
+            "start_time": "11:30",
+            "end_time": "12:30",
+            "capacity": capacity,
+            "valid_from": (valid_from or local().date()).isoformat(),
         },
         headers=p.headers,
     )
