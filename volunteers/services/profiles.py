@@ -282,9 +282,7 @@ async def _write_details(volunteer_id: UUID, community_id: UUID, fields: Profile
 
 async def create(*, actor: CurrentUser, volunteer_in: VolunteerIn) -> VolunteerOut:
     """Register the caller as a volunteer of a community (any signed-in user; one profile per community)."""
-    exists = await db.fetchval("SELECT 1 FROM communities WHERE id = $1", volunteer_in.community_id)
-    if not exists:
-        raise NotFound("no such community", code="community_not_found")
+    await access.require_community(volunteer_in.community_id)
     await _validate(volunteer_in.community_id, volunteer_in)
     volunteer_id = await db.fetchval(
         "INSERT INTO volunteer_profiles (id, community_id, user_id, home_grid_id, weekly_cap_minutes, languages,"

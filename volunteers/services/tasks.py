@@ -136,8 +136,7 @@ async def create(*, actor: CurrentUser, task_in: TaskIn, now: datetime | None = 
     tasks a week apart sharing a `series_id`.
     """
     _check_starts_at(task_in.starts_at, now or datetime.now(UTC))
-    if not await db.fetchval("SELECT 1 FROM communities WHERE id = $1", task_in.community_id):
-        raise NotFound("no such community", code="community_not_found")
+    await access.require_community(task_in.community_id)
     partner_id = task_in.partner_id
     if not await access.has_role(actor, task_in.community_id, "staff"):
         partner_id = await partners.administered_partner(
