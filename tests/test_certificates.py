@@ -24,6 +24,7 @@ from tests.api import community_with_staff, sign_up
 from tests.conftest import process_env
 from tests.harness import live_api
 from tests.volunteers_api import (
+    UNDER_WAY,
     accepted_offer,
     act,
     catalog,
@@ -39,7 +40,7 @@ HE_ID = id_number("19900307", 123)
 
 async def _approved(client, setup, person, minutes, *, days_ago: int = 0, **task_kw):
     """An assignment served and approved for `minutes`; `days_ago` moves the task back in time."""
-    t, assignment = await accepted_offer(client, setup, person, **task_kw)
+    t, assignment = await accepted_offer(client, setup, person, **{"starts_in": UNDER_WAY, **task_kw})
     await act(client, person, assignment, "check-in")
     await act(client, person, assignment, "check-out")
     r = await act(client, setup.staff, assignment, "approve", {"minutes": minutes})

@@ -14,7 +14,17 @@ from linli import db
 from tests.browser import Pages
 from tests.marketplace_api import canteen, resident
 from tests.partners_api import local, slot
-from tests.volunteers_api import act, catalog, certificate_issuer, id_number, match, real_name, task, volunteer
+from tests.volunteers_api import (
+    UNDER_WAY,
+    act,
+    catalog,
+    certificate_issuer,
+    id_number,
+    match,
+    real_name,
+    task,
+    volunteer,
+)
 
 
 async def test_a_month_of_linli_in_the_browser(client: Any, pages: Pages, start_worker: Any) -> None:
@@ -79,7 +89,7 @@ async def test_a_month_of_linli_in_the_browser(client: Any, pages: Pages, start_
     await certificate_issuer(client, c.setup)
     he, profile = await volunteer(client, c.setup, "何志愿")
     await real_name(client, he, profile, "何志愿", id_number("19900307", 123))
-    errand = await task(client, c.setup, title="给独居老人送午餐")
+    errand = await task(client, c.setup, title="给独居老人送午餐", starts_in=UNDER_WAY)
     (offer,) = await match(client, c.setup, errand["id"])
     mine = await pages.open(he, width=360)
     await mine.goto("/me/volunteer")

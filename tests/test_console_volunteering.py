@@ -8,7 +8,17 @@ from typing import Any
 from linli import db
 from tests.api import community_with_staff
 from tests.console_helpers import signed_in
-from tests.volunteers_api import act, catalog, certificate_issuer, id_number, match, real_name, task, volunteer
+from tests.volunteers_api import (
+    UNDER_WAY,
+    act,
+    catalog,
+    certificate_issuer,
+    id_number,
+    match,
+    real_name,
+    task,
+    volunteer,
+)
 
 
 async def test_a_volunteer_accepts_an_offer_and_downloads_their_certificate(app: Any, client: Any) -> None:
@@ -17,7 +27,7 @@ async def test_a_volunteer_accepts_an_offer_and_downloads_their_certificate(app:
     await certificate_issuer(client, setup)
     he, profile = await volunteer(client, setup, "何志愿")
     await real_name(client, he, profile, "何志愿", id_number("19900307", 123))
-    lunch = await task(client, setup, title="给独居老人送午餐")
+    lunch = await task(client, setup, title="给独居老人送午餐", starts_in=UNDER_WAY)
     (offer,) = await match(client, setup, lunch["id"])
 
     async with signed_in(app, he) as tab:

@@ -11,6 +11,7 @@ import pytest
 from linli import db
 from tests.api import community_with_staff, grant, sign_up
 from tests.volunteers_api import (
+    UNDER_WAY,
     accepted_offer,
     act,
     catalog,
@@ -175,7 +176,7 @@ async def test_forgotten_check_out_is_closed_by_the_worker_and_needs_review(clie
 
 
 async def _approved(client, setup, person, minutes, **task_kw):
-    _, assignment = await accepted_offer(client, setup, person, **task_kw)
+    _, assignment = await accepted_offer(client, setup, person, **{"starts_in": UNDER_WAY, **task_kw})
     await act(client, person, assignment, "check-in")
     await act(client, person, assignment, "check-out")
     r = await act(client, setup.staff, assignment, "approve", {"minutes": minutes})
