@@ -28,7 +28,17 @@ from tests.api import CommunitySetup, Person, community_with_staff
 from tests.conftest import next_phone
 from tests.marketplace_api import resident
 from tests.partners_api import approved_partner, local, published_offering, slot, weekly_schedule
-from tests.volunteers_api import act, catalog, certificate_issuer, id_number, match, real_name, task, volunteer
+from tests.volunteers_api import (
+    UNDER_WAY,
+    act,
+    catalog,
+    certificate_issuer,
+    id_number,
+    match,
+    real_name,
+    task,
+    volunteer,
+)
 
 API = "/api/v1"
 PARAM = re.compile(r"\{(\w+):(\w+)\}")
@@ -151,7 +161,9 @@ async def build_side(client: Any, name: str, sequence: int) -> Side:
 
     # Volunteering: a task served and its hours approved (an hours record), a certificate of them, and a team
     # offered a second task.
-    served_task = await task(client, setup, title=f"{name}助餐配送")
+    # Under way, not starting in half an hour: from 23:30 Shanghai time that one is tomorrow's, and a certificate
+    # to date rightly leaves it out.
+    served_task = await task(client, setup, title=f"{name}助餐配送", starts_in=UNDER_WAY)
     offers = await match(client, setup, served_task["id"])
     assignment = offers[0]["id"]
     for step in ("accept", "check-in", "check-out"):
