@@ -238,7 +238,13 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
 )
 # What asyncpg's client-side errors say of a connection the server dropped under it (PostgreSQL stopped
 # mid-request): the socket is gone, or the protocol was left halfway through its operation. Others are our bugs.
-_CONNECTION_LOST = ("connection is closed", "connection was closed", "another operation", "cannot switch to state")
+_CONNECTION_LOST = (
+    "connection is closed",
+    "connection was closed",
+    "another operation",
+    "cannot switch to state",
+    "released back to the pool",  # the pool took back a connection the server closed, mid-unit-of-work
+)
 
 
 def unavailable(exc: BaseException) -> bool:

@@ -24,7 +24,7 @@ import asyncpg
 import redis
 import structlog
 
-from linli import db
+from linli import db, errors
 from workers.actor import SUBSCRIPTIONS, send
 from workers.broker import broker_run_id
 
@@ -118,6 +118,7 @@ async def run_relay(stop: asyncio.Event, *, poll_seconds: float = 0.1, redeliver
     `redeliver_seconds`, send again what a restarted Redis lost."""
     next_redelivery = time.monotonic()
     while not stop.is_set():
+        pause = poll_seconds
         try:
             while await relay_once() > 0 and not stop.is_set():
                 pass
@@ -125,10 +126,17 @@ async def run_relay(stop: asyncio.Event, *, poll_seconds: float = 0.1, redeliver
                 next_redelivery = time.monotonic() + redeliver_seconds
                 while await redeliver_once() > 0 and not stop.is_set():
                     pass
-        except (OSError, asyncpg.PostgresError) as exc:
-            log.warning("outbox_relay_error", error=str(exc))
         except redis.exceptions.RedisError as exc:  # unreachable for the redelivery pass: try at the next one
             log.warning("outbox_redelivery_error", error=str(exc))
+        except Exception as exc:
+            pause = max(poll_seconds, 1.0)  # a second between tries while the database is away, not ten
+            # Nothing may end the relay: an ended relay leaves every later event unsent until someone restarts the
+            # worker. A database out of reach (asyncpg reports a connection dropped mid-batch in several ways,
+            # some not PostgresErrors) is expected and retried; anything else is a bug, logged whole, and retried.
+            if errors.unavailable(exc):
+                log.warning("outbox_relay_error", error_type=type(exc).__name__, error=str(exc))
+            else:
+                log.exception("outbox_relay_failed_unexpectedly", error_type=type(exc).__name__)
         # Waking on `stop` too, so shutdown never waits out a poll.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+            await asyncio.wait_for(stop.wait(), timeout=pause)
