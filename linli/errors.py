@@ -254,6 +254,15 @@ def unavailable(exc: BaseException) -> bool:
     return isinstance(exc, UNAVAILABLE)
 
 
+def log_retried(logger: Any, event: str, exc: BaseException) -> None:
+    """How a background loop (the outbox relay, the scheduler) reports a pass that failed and will be tried
+    again: a dependency out of reach is expected, a warning; anything else is a bug, logged with its traceback."""
+    if unavailable(exc):
+        logger.warning(event, error_type=type(exc).__name__, error=str(exc)[:200])
+    else:
+        logger.exception(f"{event}_unexpectedly", error_type=type(exc).__name__)
+
+
 def _unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     if not unavailable(exc):
         return _unexpected_handler(request, exc)

@@ -131,12 +131,8 @@ async def run_relay(stop: asyncio.Event, *, poll_seconds: float = 0.1, redeliver
         except Exception as exc:
             pause = max(poll_seconds, 1.0)  # a second between tries while the database is away, not ten
             # Nothing may end the relay: an ended relay leaves every later event unsent until someone restarts the
-            # worker. A database out of reach (asyncpg reports a connection dropped mid-batch in several ways,
-            # some not PostgresErrors) is expected and retried; anything else is a bug, logged whole, and retried.
-            if errors.unavailable(exc):
-                log.warning("outbox_relay_error", error_type=type(exc).__name__, error=str(exc))
-            else:
-                log.exception("outbox_relay_failed_unexpectedly", error_type=type(exc).__name__)
+            # worker (asyncpg reports a connection dropped mid-batch in several ways, some not PostgresErrors).
+            errors.log_retried(log, "outbox_relay_error", exc)
         # Waking on `stop` too, so shutdown never waits out a poll.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=pause)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import structlog
 
-from linli import db
+from linli import db, errors
 from workers.actor import send
 
 log = structlog.get_logger("linli.schedules")
@@ -66,6 +66,6 @@ async def run_scheduler(stop: asyncio.Event, *, interval_seconds: float = 5.0) -
         try:
             await tick()
         except Exception as exc:
-            log.warning("scheduler_tick_failed", error=str(exc))
+            errors.log_retried(log, "scheduler_tick_failed", exc)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval_seconds)
